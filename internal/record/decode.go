@@ -1,0 +1,116 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxBatchBytes bounds the JSON of one batch before it is decoded.
+const MaxBatchBytes = 8 << 20
+
+// DecodeBatch decodes a batch strictly: unknown fields, trailing data and
+// oversized input are refused. It does not validate the records; call
+// CheckBatch for that.
+func DecodeBatch(data []byte) (Batch, error) {
+	var b Batch
+	if len(data) > MaxBatchBytes {
+		return b, fmt.Errorf("batch of %d bytes exceeds the bound of %d: %w", len(data), MaxBatchBytes, ErrInvalid)
+	}
+	if err := decodeStrict(data, &b); err != nil {
+		return Batch{}, fmt.Errorf("decode batch: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeSealed decodes one sealed record strictly (see DecodeBatch).
+func DecodeSealed(data []byte) (Sealed, error) {
+	var s Sealed
+	if len(data) > MaxRecordBytes+1024 {
+		return s, fmt.Errorf("sealed record of %d bytes exceeds the bound: %w", len(data), ErrInvalid)
+	}
+	if err := decodeStrict(data, &s); err != nil {
+		return Sealed{}, fmt.Errorf("decode record: %w", err)
+	}
+	return s, nil
+}
+
+// DecodeRecord decodes a record from its canonical encoding and checks that
+// the bytes are exactly canonical, so a stored record cannot be reinterpreted.
+func DecodeRecord(data []byte) (Record, error) {
+	var r Record
+	if len(data) > MaxRecordBytes {
+		return r, fmt.Errorf("record of %d bytes exceeds the bound of %d: %w", len(data), MaxRecordBytes, ErrInvalid)
+	}
+	if err := decodeStrict(data, &r); err != nil {
+		return Record{}, fmt.Errorf("decode record: %w", err)
+	}
+	if !bytes.Equal(r.Canonical(), data) {
+		return Record{}, fmt.Errorf("record bytes are not in canonical form: %w", ErrInvalid)
+	}
+	return r, nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: trailing data after the JSON value", ErrInvalid)
+	}
+	return nil
+}
+
+// Check validates a sealed record and recomputes its ID and Hash.
+func (s *Sealed) Check() error {
+	if err := s.Record.Validate(); err != nil {
+		return err
+	}
+	if id := s.Record.DeriveID(); s.ID != id {
+		return invalid("id", "does not match the record's content (want %s)", id)
+	}
+	if h := s.Record.ComputeHash(); s.Hash != h {
+		return invalid("hash", "does not match the record's canonical encoding (want %s)", h)
+	}
+	return nil
+}
+
+// CheckBatch checks every record (Check) and the chain within the batch:
+// one host, sequence numbers increasing by one, each Prev the Hash of the
+// record before it. The error names the offending record by index and ID.
+func CheckBatch(b Batch) error {
+	if len(b.Records) == 0 {
+		return fmt.Errorf("batch is empty: %w", ErrInvalid)
+	}
+	if len(b.Records) > MaxBatchRecords {
+		return fmt.Errorf("batch of %d records exceeds the bound of %d: %w", len(b.Records), MaxBatchRecords, ErrInvalid)
+	}
+	seen := make(map[string]bool, len(b.Records))
+	for i := range b.Records {
+		s := &b.Records[i]
+		if err := s.Check(); err != nil {
+			return fmt.Errorf("record %d (%s): %w", i, s.ID, err)
+		}
+		if seen[s.ID] {
+			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("id", "appears twice in the batch"))
+		}
+		seen[s.ID] = true
+		if i == 0 {
+			continue
+		}
+		p := &b.Records[i-1]
+		switch {
+		case s.Record.Host != p.Record.Host:
+			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("host", "batch mixes hosts %q and %q", p.Record.Host, s.Record.Host))
+		case s.Record.Seq != p.Record.Seq+1:
+			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("seq", "is %d, want %d (chain not contiguous within the batch)", s.Record.Seq, p.Record.Seq+1))
+		case s.Record.Prev != p.Hash:
+			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("prev", "does not match the hash of record seq %d", p.Record.Seq))
+		}
+	}
+	return nil
+}
