@@ -24,7 +24,7 @@ import (
 // JSON that encoding/json decodes back into the same Record.
 
 // Canonical returns the canonical encoding of r.
-func (r *Record) Canonical() []byte {
+func (r Record) Canonical() []byte {
 	o := obj{}
 	o.int("v", int64(r.V))
 	o.str("kind", string(r.Kind))

@@ -175,7 +175,7 @@ type Batch struct {
 // stamps swarm create and update events with the object's store time (the
 // same on every manager) but remove events with each manager's own clock, so
 // the ID of a swarm remove leaves the time out: an object is removed once.
-func (r *Record) EventID() string {
+func (r Record) EventID() string {
 	if r.Event == nil {
 		return ""
 	}
@@ -193,7 +193,7 @@ func (r *Record) EventID() string {
 // DeriveID returns the record's ID. A local event's ID is its EventID; a
 // swarm event's ID is this host's entry for that event; every other kind is
 // identified by its host and place in the chain.
-func (r *Record) DeriveID() string {
+func (r Record) DeriveID() string {
 	switch {
 	case r.Kind == KindEvent && r.Event != nil && r.Event.Scope == ScopeSwarm:
 		return digest("e2l/v1/entry", r.Host, r.EventID())
@@ -205,7 +205,7 @@ func (r *Record) DeriveID() string {
 }
 
 // ComputeHash returns the hex SHA-256 of the record's canonical encoding.
-func (r *Record) ComputeHash() string {
+func (r Record) ComputeHash() string {
 	sum := sha256.Sum256(r.Canonical())
 	return hex.EncodeToString(sum[:])
 }

@@ -54,7 +54,7 @@ func invalid(field, format string, args ...any) error {
 
 // Validate checks the record against the schema and its bounds. It does not
 // check the chain (see CheckChain) nor anything that needs the ledger.
-func (r *Record) Validate() error {
+func (r Record) Validate() error {
 	if r.V != SchemaVersion {
 		return invalid("v", "schema version %d is not supported (want %d)", r.V, SchemaVersion)
 	}
@@ -180,7 +180,7 @@ func (a *Attributes) validate() error {
 		if err := checkText("event.attrs.labels key", k, MaxLabelKeyLen, true); err != nil {
 			return err
 		}
-		if err := checkText("event.attrs.labels["+k+"]", v, MaxLabelValueLen, false); err != nil {
+		if err := checkFreeText("event.attrs.labels["+k+"]", v, MaxLabelValueLen); err != nil {
 			return err
 		}
 	}
@@ -197,7 +197,7 @@ func (g *Gap) validate() error {
 	if !slices.Contains(GapReasons, g.Reason) {
 		return invalid("gap.reason", "unknown reason %q", g.Reason)
 	}
-	return checkText("gap.detail", g.Detail, MaxDetailLen, false)
+	return checkFreeText("gap.detail", g.Detail, MaxDetailLen)
 }
 
 func (h *Heartbeat) validate() error {
@@ -265,6 +265,23 @@ func checkText(field, v string, max int, required bool) error {
 	}
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {
+			return invalid(field, "contains control character %U", r)
+		}
+	}
+	return nil
+}
+
+// checkFreeText is checkText for free-form text (label values, details),
+// where tabs and line breaks are allowed: the canonical encoding escapes them.
+func checkFreeText(field, v string, max int) error {
+	if len(v) > max {
+		return invalid(field, "%d bytes exceed the bound of %d", len(v), max)
+	}
+	if !utf8.ValidString(v) {
+		return invalid(field, "is not valid UTF-8")
+	}
+	for _, r := range v {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
 			return invalid(field, "contains control character %U", r)
 		}
 	}
