@@ -1,0 +1,174 @@
+package chaincode_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/e2l-project/e2l/chaincode"
+	"github.com/e2l-project/e2l/internal/record"
+)
+
+// t0 is the time of the generated records; transactions run at t0 too
+// unless a test says otherwise.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// chainGen seals successive records of one host.
+type chainGen struct {
+	host string
+	seq  uint64
+	prev string
+	time int64
+}
+
+func newChain(host string) *chainGen {
+	return &chainGen{host: host, prev: record.GenesisPrev, time: t0.UnixNano()}
+}
+
+// next seals r as the host's next record. A zero r.Time is one second after
+// the previous record's.
+func (g *chainGen) next(t testing.TB, r record.Record) record.Sealed {
+	t.Helper()
+	g.seq++
+	r.V, r.Host, r.Seq, r.Prev = record.SchemaVersion, g.host, g.seq, g.prev
+	if r.Time == 0 {
+		g.time += int64(time.Second)
+		r.Time = g.time
+	}
+	if r.Event != nil {
+		e := *r.Event
+		e.TimeNano = r.Time
+		r.Event = &e
+	}
+	s, err := record.Seal(r)
+	if err != nil {
+		t.Fatalf("seal %s seq %d: %v", g.host, g.seq, err)
+	}
+	g.prev = s.Hash
+	return s
+}
+
+// batch seals one record per argument.
+func (g *chainGen) batch(t testing.TB, rs ...record.Record) []record.Sealed {
+	t.Helper()
+	out := make([]record.Sealed, len(rs))
+	for i, r := range rs {
+		out[i] = g.next(t, r)
+	}
+	return out
+}
+
+func containerEvent(action, actor string) record.Record {
+	return record.Record{Kind: record.KindEvent, Event: &record.Event{
+		Type: "container", Action: action, Actor: actor, Scope: record.ScopeLocal,
+		Attrs: record.Attributes{Name: "web-1", Image: "nginx:1.27", Labels: map[string]string{"app": "web", "tier": "<front>"}},
+	}}
+}
+
+func serviceEvent(action, actor string, at int64, replicas string) record.Record {
+	return record.Record{Kind: record.KindEvent, Time: at, Event: &record.Event{
+		Type: "service", Action: action, Actor: actor, Scope: record.ScopeSwarm,
+		Attrs: record.Attributes{Name: "api", ReplicasNew: replicas},
+	}}
+}
+
+func heartbeat() record.Record {
+	return record.Record{Kind: record.KindHeartbeat, Heartbeat: &record.Heartbeat{IntervalMs: 30000}}
+}
+
+func start() record.Record {
+	return record.Record{Kind: record.KindStart, Lifecycle: &record.Lifecycle{Version: "0.1.0"}}
+}
+
+func gap() record.Record {
+	return record.Record{Kind: record.KindGap, Gap: &record.Gap{From: t0.UnixNano(), To: t0.UnixNano() + 1, Reason: record.GapDockerRestart}}
+}
+
+func snapshot(ids ...string) record.Record {
+	s := &record.Snapshot{Part: 1, Parts: 1, Containers: []record.SnapshotContainer{}}
+	for _, id := range ids {
+		s.Containers = append(s.Containers, record.SnapshotContainer{ID: id, State: "running"})
+	}
+	return record.Record{Kind: record.KindSnapshot, Snapshot: s}
+}
+
+func batchJSON(t testing.TB, rs []record.Sealed) string {
+	t.Helper()
+	b, err := json.Marshal(record.Batch{Records: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// invoke runs RecordEvents as id in a transaction at now and commits it
+// when it succeeds.
+func invoke(t testing.TB, l *fakeLedger, id *fakeIdentity, now time.Time, batch string) (chaincode.Result, *fakeStub, error) {
+	t.Helper()
+	stub := l.tx(now)
+	out, err := chaincode.New().RecordEvents(txContext(stub, id), batch)
+	if err != nil {
+		return chaincode.Result{}, stub, err
+	}
+	stub.commit()
+	var res chaincode.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("result %s: %v", out, err)
+	}
+	return res, stub, nil
+}
+
+// mustInvoke is invoke at t0 that must succeed.
+func mustInvoke(t testing.TB, l *fakeLedger, id *fakeIdentity, rs []record.Sealed) chaincode.Result {
+	t.Helper()
+	res, _, err := invoke(t, l, id, t0, batchJSON(t, rs))
+	if err != nil {
+		t.Fatalf("RecordEvents: %v", err)
+	}
+	return res
+}
+
+// query runs an evaluate function on a fresh read-only transaction.
+func query(t testing.TB, l *fakeLedger, fn func(*chaincode.Contract, *fakeStub) (string, error), into any) error {
+	t.Helper()
+	stub := l.tx(t0)
+	out, err := fn(chaincode.New(), stub)
+	if err != nil {
+		return err
+	}
+	if len(stub.writes) > 0 {
+		t.Fatalf("a query wrote %d keys", len(stub.writes))
+	}
+	if err := json.Unmarshal([]byte(out), into); err != nil {
+		t.Fatalf("query result %s: %v", out, err)
+	}
+	return nil
+}
+
+// page decodes a Page's records.
+type page struct {
+	Records  []chaincode.Stored `json:"records"`
+	Bookmark string             `json:"bookmark"`
+	Count    int                `json:"count"`
+}
+
+func (p page) seqs(t testing.TB) []uint64 {
+	t.Helper()
+	var out []uint64
+	for _, st := range p.Records {
+		s, err := st.Sealed()
+		if err != nil {
+			t.Fatalf("stored record %s does not re-verify: %v", st.ID, err)
+		}
+		out = append(out, s.Record.Seq)
+	}
+	return out
+}
+
+func ids(rs []record.Sealed) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
+}
