@@ -1,0 +1,87 @@
+# e2l — run `make` (or `make help`) for the list of targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+GO         ?= go
+BIN        := $(CURDIR)/.bin
+FABRIC_BIN := $(BIN)/fabric
+# Binaries tools/fabric builds (pinned in tools/fabric/go.mod).
+FABRIC_CMDS := \
+	github.com/hyperledger/fabric/cmd/peer \
+	github.com/hyperledger/fabric/cmd/orderer \
+	github.com/hyperledger/fabric/cmd/configtxgen \
+	github.com/hyperledger/fabric/cmd/cryptogen \
+	github.com/hyperledger/fabric/cmd/osnadmin \
+	github.com/hyperledger/fabric-ca/cmd/fabric-ca-server \
+	github.com/hyperledger/fabric-ca/cmd/fabric-ca-client
+FABRIC_STAMP := $(FABRIC_BIN)/.version
+
+# Local network (network/, cmd e2lnet); override on the command line, e.g.
+# make up NET_DIR=/tmp/net PORT_BASE=17000 BATCH_TIMEOUT=200ms
+NET_DIR       ?= .e2l/network
+PORT_BASE     ?= 7000
+BATCH_TIMEOUT ?= 500ms
+E2LNET        := $(BIN)/e2lnet
+# make enroll ORG=Developer HOST=node2 [ROLE=none]
+ORG  ?= Provider
+HOST ?= $(shell hostname)
+ROLE ?= collector
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: fabric-bin
+fabric-bin: ## build the pinned Fabric and Fabric CA binaries into .bin/fabric (only when tools/fabric changed)
+	@want=$$(cat tools/fabric/go.mod tools/fabric/go.sum | sha256sum | cut -d' ' -f1); \
+	have=$$(cat $(FABRIC_STAMP) 2>/dev/null); \
+	missing=; for b in peer orderer configtxgen cryptogen osnadmin fabric-ca-server fabric-ca-client; do \
+		[ -x $(FABRIC_BIN)/$$b ] || missing="$$missing $$b"; done; \
+	if [ "$$want" = "$$have" ] && [ -z "$$missing" ]; then echo "fabric-bin: up to date"; exit 0; fi; \
+	echo "fabric-bin: building Fabric binaries (a few minutes on 2 cores)"; \
+	mkdir -p $(FABRIC_BIN) && \
+	(cd tools/fabric && $(GO) build -o $(FABRIC_BIN)/ $(FABRIC_CMDS)) && \
+	echo "$$want" > $(FABRIC_STAMP)
+
+.PHONY: e2lnet
+e2lnet: ## build the network tool .bin/e2lnet
+	$(GO) build -o $(BIN)/e2lnet ./network/cmd/e2lnet
+
+.PHONY: chaincode-bin
+chaincode-bin: ## build the chaincode server .bin/e2l-chaincode
+	$(GO) build -o $(BIN)/e2l-chaincode ./cmd/e2l-chaincode
+
+.PHONY: up
+up: fabric-bin chaincode-bin e2lnet ## start the local Fabric network (restarts an existing one) and enroll this machine in Provider
+	$(E2LNET) up --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
+	$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname)
+
+.PHONY: up-fresh
+up-fresh: fabric-bin chaincode-bin e2lnet ## like up, but discard the existing network and create a new one
+	$(E2LNET) up --dir $(NET_DIR) --fresh --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
+	$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname)
+
+.PHONY: down
+down: ## stop the local network (state kept; see down-purge)
+	@if [ -x $(BIN)/e2lnet ]; then $(E2LNET) down --dir $(NET_DIR); else $(GO) run ./network/cmd/e2lnet down --dir $(NET_DIR); fi
+
+.PHONY: down-purge
+down-purge: e2lnet ## stop the local network and delete its state
+	$(E2LNET) down --dir $(NET_DIR) --purge
+
+.PHONY: status
+status: e2lnet ## show the local network's nodes and health
+	$(E2LNET) status --dir $(NET_DIR)
+
+.PHONY: enroll
+enroll: e2lnet ## enroll a host identity: make enroll ORG=Provider HOST=name [ROLE=none]
+	$(E2LNET) enroll --dir $(NET_DIR) --org $(ORG) --host $(HOST) --role $(ROLE)
+
+.PHONY: deploy-cc
+deploy-cc: chaincode-bin e2lnet ## deploy the chaincode again as the next sequence (upgrade)
+	$(E2LNET) deploy-cc --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode
+
+.PHONY: test-integration
+test-integration: fabric-bin ## run the integration tests (own network on port base 27000, Docker)
+	$(GO) test -tags integration -count=1 -timeout 25m ./test/integration/...

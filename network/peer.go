@@ -1,0 +1,117 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+func (c Config) peerNode(o Org) node {
+	i := o.index()
+	return node{
+		name: peerNode(o),
+		bin:  c.bin("peer"),
+		args: []string{"node", "start"},
+		env: []string{
+			"FABRIC_CFG_PATH=" + c.peerDir(o),
+			"FABRIC_LOGGING_SPEC=info:gateway=info",
+			"E2L_CCAAS_CONNECTION=" + c.connectionJSON(o),
+		},
+		dir: c.peerDir(o),
+		ports: []int{
+			c.port(slotPeer, i, offMain), c.port(slotPeer, i, offCluster), c.port(slotPeer, i, offOperations),
+		},
+	}
+}
+
+func (c Config) writePeerConfig(o Org) error {
+	i := o.index()
+	return render("core.yaml.tmpl", filepath.Join(c.peerDir(o), "core.yaml"), map[string]any{
+		"ID":                     c.peerHost(o),
+		"MSPID":                  o.MSPID(),
+		"Address":                addr(c.port(slotPeer, i, offMain)),
+		"ChaincodeListenAddress": addr(c.port(slotPeer, i, offCluster)),
+		"OperationsAddress":      addr(c.port(slotPeer, i, offOperations)),
+		"TLSDir":                 filepath.Join(c.peerNodeDir(o), "tls"),
+		"MSPDir":                 filepath.Join(c.peerNodeDir(o), "msp"),
+		"DataDir":                filepath.Join(c.peerDir(o), "data"),
+		"BuilderDir":             c.builderDir(),
+	})
+}
+
+// peerCLIEnv is the environment for the peer CLI acting as o's admin
+// against o's peer.
+func (c Config) peerCLIEnv(o Org) []string {
+	return []string{
+		"FABRIC_CFG_PATH=" + c.peerDir(o),
+		"FABRIC_LOGGING_SPEC=warning",
+		"CORE_PEER_LOCALMSPID=" + o.MSPID(),
+		"CORE_PEER_MSPCONFIGPATH=" + c.peerAdminMSP(o),
+		"CORE_PEER_ADDRESS=" + addr(c.port(slotPeer, o.index(), offMain)),
+		"CORE_PEER_TLS_ENABLED=true",
+		"CORE_PEER_TLS_ROOTCERT_FILE=" + c.peerTLSCA(o),
+	}
+}
+
+// peerCLI runs the peer CLI as o's admin and returns its standard output.
+func (c Config) peerCLI(ctx context.Context, o Org, args ...string) ([]byte, error) {
+	return c.output(ctx, "peer", c.peerCLIEnv(o), c.peerDir(o), args...)
+}
+
+// ordererArgs are the peer CLI flags that reach a running orderer over TLS.
+func (c Config) ordererArgs() ([]string, error) {
+	for i := range Orgs() {
+		if c.running(ordererNode(i)) {
+			return []string{"-o", addr(c.port(slotOrderer, i, offMain)), "--tls", "--cafile", c.ordererTLSCABundle()}, nil
+		}
+	}
+	return nil, errors.New("no orderer is running")
+}
+
+// joinPeer joins o's peer to the channel; joining twice is not an error.
+func (c Config) joinPeer(ctx context.Context, o Org) error {
+	_, err := c.peerCLI(ctx, o, "channel", "join", "-b", c.genesisBlock())
+	if err != nil && !strings.Contains(err.Error(), "already exists") {
+		return c.nodeError(peerNode(o), fmt.Errorf("join channel: %w", err))
+	}
+	return nil
+}
+
+// connectionJSON is the chaincode connection o's peer uses: the external
+// builder's release step copies it (path in E2L_CCAAS_CONNECTION), so the
+// package holds no address or key and all orgs install the same package ID.
+func (c Config) connectionJSON(o Org) string {
+	return filepath.Join(c.peerDir(o), "ccaas-connection.json")
+}
+
+func (c Config) writeConnectionJSON(o Org) error {
+	tlsDir := filepath.Join(c.peerNodeDir(o), "tls")
+	read := func(p string) (string, error) {
+		b, err := os.ReadFile(p)
+		return string(b), err
+	}
+	cert, err := read(filepath.Join(tlsDir, "server.crt"))
+	if err != nil {
+		return err
+	}
+	key, err := read(filepath.Join(tlsDir, "server.key"))
+	if err != nil {
+		return err
+	}
+	root, err := read(c.peerTLSCA(o))
+	if err != nil {
+		return err
+	}
+	return writeJSON(c.connectionJSON(o), map[string]any{
+		"address":              addr(c.port(slotChaincode, o.index(), offMain)),
+		"dial_timeout":         "10s",
+		"tls_required":         true,
+		"client_auth_required": true,
+		"client_cert":          cert,
+		"client_key":           key,
+		"root_cert":            root,
+	})
+}
