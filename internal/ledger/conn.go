@@ -2,16 +2,25 @@ package ledger
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"os"
+	"sync"
 	"time"
 
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-gateway/pkg/hash"
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 )
 
 // ConnConfig says how to reach the Fabric Gateway.
 type ConnConfig struct {
 	// Endpoints are Gateway peers as host:port, the preferred (own org's)
-	// first. A call fails over to the next on a retryable endorse failure.
+	// first. A call fails over to the next on a retryable endorse failure
+	// and goes back to the first after PreferAfter.
 	Endpoints []string
 	// TLSRootCAFile is one PEM file holding the TLS root CAs of the peers.
 	TLSRootCAFile string
@@ -28,20 +37,191 @@ type ConnConfig struct {
 	EndorseTimeout      time.Duration // default 30s
 	SubmitTimeout       time.Duration // default 10s
 	CommitStatusTimeout time.Duration // default 1m
+	PreferAfter         time.Duration // default 30s
 }
 
-// Conn is a connection to the Gateway that submits record batches.
-type Conn struct{}
+// Conn is a connection to the Gateway that submits record batches. It is
+// safe for concurrent use.
+type Conn struct {
+	tx          string
+	preferAfter time.Duration
+	gws         []gatewayConn
 
-// Dial connects to the endpoints (lazily: gRPC connects on first use).
+	mu        sync.Mutex
+	current   int       // index of the endpoint that last worked
+	switched  time.Time // when current moved away from 0
+	submitter func(i int) batchSubmitter
+}
+
+type gatewayConn struct {
+	endpoint string
+	grpc     *grpc.ClientConn
+	gw       *client.Gateway
+	contract *client.Contract
+}
+
+// batchSubmitter is one endpoint's SubmitAsync and commit status.
+type batchSubmitter interface {
+	submit(ctx context.Context, tx string, batchJSON []byte) ([]byte, error)
+}
+
+// Dial prepares a Gateway connection per endpoint. gRPC connects lazily, so
+// an unreachable peer shows on the first SubmitBatch, not here.
 func Dial(ctx context.Context, cfg ConnConfig) (*Conn, error) {
-	return nil, errors.New("ledger: not implemented")
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(cfg.Endpoints) == 0:
+		return nil, errors.New("ledger: dial: no endpoints")
+	case cfg.ID == nil || cfg.Sign == nil:
+		return nil, errors.New("ledger: dial: identity and sign are required")
+	case cfg.Channel == "" || cfg.Chaincode == "":
+		return nil, errors.New("ledger: dial: channel and chaincode are required")
+	case cfg.TLSRootCAFile == "":
+		return nil, errors.New("ledger: dial: TLS root CA file is required")
+	}
+	pem, err := os.ReadFile(cfg.TLSRootCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: dial: TLS root CAs: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ledger: dial: TLS root CAs: no certificate in %s", cfg.TLSRootCAFile)
+	}
+	return dial(cfg, credentials.NewClientTLSFromCert(pool, cfg.ServerNameOverride))
 }
 
-// SubmitBatch endorses and submits batchJSON, then waits for its commit status.
+func dial(cfg ConnConfig, creds credentials.TransportCredentials) (*Conn, error) {
+	if cfg.Transaction == "" {
+		cfg.Transaction = "RecordEvents"
+	}
+	if cfg.EndorseTimeout <= 0 {
+		cfg.EndorseTimeout = 30 * time.Second
+	}
+	if cfg.SubmitTimeout <= 0 {
+		cfg.SubmitTimeout = 10 * time.Second
+	}
+	if cfg.CommitStatusTimeout <= 0 {
+		cfg.CommitStatusTimeout = time.Minute
+	}
+	if cfg.PreferAfter <= 0 {
+		cfg.PreferAfter = 30 * time.Second
+	}
+	c := &Conn{tx: cfg.Transaction, preferAfter: cfg.PreferAfter}
+	for _, ep := range cfg.Endpoints {
+		cc, err := grpc.NewClient(ep, grpc.WithTransportCredentials(creds))
+		if err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("ledger: dial %s: %w", ep, err)
+		}
+		gw, err := client.Connect(cfg.ID,
+			client.WithSign(cfg.Sign),
+			client.WithHash(hash.SHA256),
+			client.WithClientConnection(cc),
+			client.WithEvaluateTimeout(cfg.EndorseTimeout),
+			client.WithEndorseTimeout(cfg.EndorseTimeout),
+			client.WithSubmitTimeout(cfg.SubmitTimeout),
+			client.WithCommitStatusTimeout(cfg.CommitStatusTimeout),
+		)
+		if err != nil {
+			_ = cc.Close()
+			_ = c.Close()
+			return nil, fmt.Errorf("ledger: connect gateway %s: %w", ep, err)
+		}
+		c.gws = append(c.gws, gatewayConn{
+			endpoint: ep, grpc: cc, gw: gw,
+			contract: gw.GetNetwork(cfg.Channel).GetContract(cfg.Chaincode),
+		})
+	}
+	c.submitter = func(i int) batchSubmitter { return &c.gws[i] }
+	return c, nil
+}
+
+func (g *gatewayConn) submit(ctx context.Context, tx string, batchJSON []byte) ([]byte, error) {
+	result, commit, err := g.contract.SubmitAsyncWithContext(ctx, tx, client.WithBytesArguments(batchJSON))
+	if err != nil {
+		return nil, err
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Successful {
+		return nil, &CommitCodeError{TransactionID: st.TransactionID, Code: st.Code}
+	}
+	return result, nil
+}
+
+// SubmitBatch endorses and submits batchJSON, then waits for its commit
+// status. An endorse failure that another gateway may not have (Unavailable,
+// DeadlineExceeded, Aborted without a chaincode refusal) is tried on the
+// next endpoint; the last error is returned when all failed. Later calls
+// start at the endpoint that worked, and at the first again after PreferAfter.
 func (c *Conn) SubmitBatch(ctx context.Context, batchJSON []byte) ([]byte, error) {
-	return nil, errors.New("ledger: not implemented")
+	start := c.start()
+	var err error
+	for k := range len(c.gws) {
+		i := (start + k) % len(c.gws)
+		var result []byte
+		result, err = c.submitter(i).submit(ctx, c.tx, batchJSON)
+		if err == nil {
+			c.worked(i)
+			return result, nil
+		}
+		if ctx.Err() != nil || !failover(err) {
+			return nil, err
+		}
+	}
+	return nil, err
 }
 
-// Close closes the connections.
-func (c *Conn) Close() error { return nil }
+// failover says whether another gateway might do better: only failures to
+// endorse, before anything reached the orderers.
+func failover(err error) bool {
+	var endorseErr *client.EndorseError
+	if !errors.As(err, &endorseErr) {
+		return false
+	}
+	o := classify(err)
+	return o.class == classRetry
+}
+
+func (c *Conn) start() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current != 0 && time.Since(c.switched) > c.preferAfter {
+		c.current = 0
+	}
+	return c.current
+}
+
+func (c *Conn) worked(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i != c.current {
+		c.current = i
+		c.switched = time.Now()
+	}
+}
+
+// Endpoint returns the endpoint calls start at: the one that last worked.
+func (c *Conn) Endpoint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gws[c.current].endpoint
+}
+
+// Close closes the gateways and their connections.
+func (c *Conn) Close() error {
+	var errs []error
+	for _, g := range c.gws {
+		if g.gw != nil {
+			errs = append(errs, g.gw.Close())
+		}
+		if g.grpc != nil {
+			errs = append(errs, g.grpc.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -23,7 +23,7 @@
 //     retried forever with capped, jittered exponential backoff; the records
 //     stay in the spool meanwhile;
 //   - permanent (a chaincode refusal: an endorse error whose details carry a
-//     chaincode message, see IsRefusal; other commit codes; other gRPC
+//     chaincode message, see classify.go; other commit codes; other gRPC
 //     codes): a batch of several records is split in halves until the
 //     refused records are isolated; those are dead-lettered, the rest
 //     committed.

@@ -2,7 +2,12 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,10 +30,24 @@ type Spool interface {
 
 // Contract submits one batch (the JSON of a record.Batch) as one
 // transaction and waits for its commit. It returns the chaincode's result
-// when the transaction committed VALID. *Conn satisfies it.
+// when the transaction committed VALID, and otherwise an error of the
+// Gateway client's types (*client.EndorseError, ...) or a
+// *CommitCodeError. *Conn satisfies it.
 type Contract interface {
 	SubmitBatch(ctx context.Context, batchJSON []byte) ([]byte, error)
 }
+
+// Defaults of Config.
+const (
+	DefaultMaxBatch     = 50
+	DefaultMaxDelay     = 200 * time.Millisecond
+	DefaultMaxInFlight  = 8
+	DefaultDrainTimeout = 10 * time.Second
+	DefaultBackoffMin   = 250 * time.Millisecond
+	DefaultBackoffMax   = 30 * time.Second
+	// maxBatchBytes keeps a batch well below record.MaxBatchBytes.
+	maxBatchBytes = record.MaxBatchBytes / 2
+)
 
 // Config tunes the Submitter; zero values take the defaults.
 type Config struct {
@@ -40,17 +59,321 @@ type Config struct {
 	BackoffMax   time.Duration // retry delay cap (default 30s)
 }
 
+func (c *Config) defaults() error {
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.MaxBatch > record.MaxBatchRecords {
+		return fmt.Errorf("ledger: max batch %d exceeds the chaincode's bound of %d records", c.MaxBatch, record.MaxBatchRecords)
+	}
+	if c.MaxDelay <= 0 {
+		c.MaxDelay = DefaultMaxDelay
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = DefaultBackoffMin
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = DefaultBackoffMax
+	}
+	if c.BackoffMax < c.BackoffMin {
+		return fmt.Errorf("ledger: backoff max %s is below backoff min %s", c.BackoffMax, c.BackoffMin)
+	}
+	return nil
+}
+
 // Submitter moves records from the spool to the ledger.
-type Submitter struct{}
+type Submitter struct {
+	spool    Spool
+	contract Contract
+	log      *zap.Logger
+	cfg      Config
+	m        *metrics
+
+	// For tests: timers and the clock.
+	after func(time.Duration) <-chan time.Time
+	now   func() time.Time
+
+	lastCommit atomic.Int64 // unix ns
+}
 
 // NewSubmitter returns a Submitter. Its metrics are registered on reg.
 func NewSubmitter(sp Spool, contract Contract, logger *zap.Logger, reg prometheus.Registerer, cfg Config) (*Submitter, error) {
-	return nil, errors.New("ledger: not implemented")
+	if sp == nil || contract == nil || logger == nil || reg == nil {
+		return nil, errors.New("ledger: spool, contract, logger and registerer are required")
+	}
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: metrics: %w", err)
+	}
+	return &Submitter{
+		spool: sp, contract: contract, log: logger, cfg: cfg, m: m,
+		after: time.After, now: time.Now,
+	}, nil
+}
+
+// LastCommit returns when a transaction last committed VALID (zero if never).
+func (s *Submitter) LastCommit() time.Time {
+	ns := s.lastCommit.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // Run submits until ctx is cancelled, then waits up to DrainTimeout for the
 // transactions in flight and returns. Records not committed stay spooled.
-func (s *Submitter) Run(ctx context.Context) error { return errors.New("ledger: not implemented") }
+// It returns an error only when the spool cannot be read.
+func (s *Submitter) Run(ctx context.Context) error {
+	// In-flight transactions outlive ctx for up to DrainTimeout.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	done := make(chan struct{}, s.cfg.MaxInFlight) // never blocks a worker
+	var wg sync.WaitGroup
+	var (
+		inFlight    int
+		cursor      uint64 // highest seq handed to a worker
+		fillTimer   <-chan time.Time
+		fillExpired bool
+		runErr      error
+	)
+	for ctx.Err() == nil {
+		if inFlight < s.cfg.MaxInFlight {
+			recs, err := s.spool.Pending(cursor, s.cfg.MaxBatch)
+			if err != nil {
+				s.m.spoolFailures.Inc()
+				runErr = fmt.Errorf("ledger: read the spool: %w", err)
+				break
+			}
+			recs = contiguous(recs)
+			if len(recs) > 0 && (len(recs) == s.cfg.MaxBatch || inFlight == 0 || fillExpired) {
+				recs = fitBytes(recs)
+				cursor = recs[len(recs)-1].Record.Seq
+				inFlight++
+				s.m.inFlight.Set(float64(inFlight))
+				wg.Go(func() {
+					s.submit(workCtx, recs)
+					done <- struct{}{}
+				})
+				fillTimer, fillExpired = nil, false
+				continue
+			}
+			if len(recs) > 0 && fillTimer == nil {
+				fillTimer = s.after(s.cfg.MaxDelay)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.spool.Notify():
+		case <-done:
+			inFlight--
+			s.m.inFlight.Set(float64(inFlight))
+		case <-fillTimer:
+			fillTimer, fillExpired = nil, true
+		}
+	}
 
-// LastCommit returns when a transaction last committed VALID (zero if never).
-func (s *Submitter) LastCommit() time.Time { return time.Time{} }
+	drained := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(drained)
+	}()
+	if inFlight > 0 {
+		s.log.Info("draining transactions in flight", zap.Int("in_flight", inFlight), zap.Duration("timeout", s.cfg.DrainTimeout))
+	}
+	select {
+	case <-drained:
+	case <-s.after(s.cfg.DrainTimeout):
+		s.log.Warn("drain timeout: leaving transactions in flight uncommitted in the spool")
+		cancelWork()
+		<-drained
+	}
+	s.m.inFlight.Set(0)
+	return runErr
+}
+
+// submit submits recs until each record is committed or dead-lettered, or
+// ctx ends. It returns false when ctx ended first.
+func (s *Submitter) submit(ctx context.Context, recs []record.Sealed) bool {
+	for attempt := 0; ; attempt++ {
+		if ctx.Err() != nil {
+			return false
+		}
+		payload, err := json.Marshal(record.Batch{Records: recs})
+		if err != nil { // cannot happen for records the spool sealed
+			s.deadLetter(recs, fmt.Errorf("encode batch: %w", err))
+			return true
+		}
+		s.m.batchSize.Observe(float64(len(recs)))
+		result, err := s.contract.SubmitBatch(ctx, payload)
+		if err == nil {
+			s.committed(recs, result)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false // shutting down: the records stay pending
+		}
+		o := classify(err)
+		s.m.transactions.WithLabelValues(o.stage, o.reason).Inc()
+		first, last := recs[0].Record.Seq, recs[len(recs)-1].Record.Seq
+		var wait time.Duration
+		switch o.class {
+		case classRefused:
+			if len(recs) == 1 {
+				s.deadLetter(recs, err)
+				return true
+			}
+			s.m.splits.Inc()
+			s.log.Info("batch refused: splitting it to find the refused records",
+				zap.Uint64("first_seq", first), zap.Uint64("last_seq", last), zap.Int("index", o.index), zap.Error(err))
+			idx := o.index
+			if idx >= len(recs) || (idx >= 0 && recs[idx].ID != o.id) {
+				idx = -1 // not this batch's numbering: halve it
+			}
+			for _, part := range split(recs, idx) {
+				if !s.submit(ctx, part) {
+					return false
+				}
+			}
+			return true
+		case classDenied:
+			wait = s.cfg.BackoffMax
+			s.log.Error("transaction refused for the identity or the call, not for a record: retrying at the longest backoff",
+				zap.String("stage", o.stage), zap.String("reason", o.reason), zap.Int("attempt", attempt+1),
+				zap.Uint64("first_seq", first), zap.Uint64("last_seq", last), zap.Error(err))
+		default:
+			wait = s.backoff(attempt)
+			s.log.Warn("transaction failed: retrying",
+				zap.String("stage", o.stage), zap.String("reason", o.reason), zap.Int("attempt", attempt+1),
+				zap.Duration("backoff", wait), zap.Uint64("first_seq", first), zap.Uint64("last_seq", last), zap.Error(err))
+		}
+		s.m.retries.WithLabelValues(o.reason).Inc()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.after(wait):
+		}
+	}
+}
+
+// backoff is capped exponential backoff with jitter: a random delay in
+// [d/2, d) where d = BackoffMin * 2^attempt, at most BackoffMax.
+func (s *Submitter) backoff(attempt int) time.Duration {
+	d := s.cfg.BackoffMax
+	if attempt < 32 {
+		d = min(s.cfg.BackoffMin<<attempt, s.cfg.BackoffMax)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// chaincodeResult is the part of the e2l chaincode's RecordEvents result
+// the submitter reads.
+type chaincodeResult struct {
+	Records []struct {
+		Seq    uint64 `json:"seq"`
+		Status string `json:"status"`
+	} `json:"records"`
+}
+
+func (s *Submitter) committed(recs []record.Sealed, result []byte) {
+	now := s.now()
+	s.lastCommit.Store(now.UnixNano())
+	s.m.lastCommit.Set(float64(now.UnixNano()) / 1e9)
+	s.m.transactions.WithLabelValues(stageCommit, reasonValid).Inc()
+
+	counts := map[string]int{}
+	var res chaincodeResult
+	if json.Unmarshal(result, &res) == nil && len(res.Records) == len(recs) {
+		for _, r := range res.Records {
+			switch r.Status {
+			case statusWritten, statusDuplicate, statusWitness:
+				counts[r.Status]++
+			default:
+				counts[statusUnknown]++
+			}
+		}
+	} else {
+		counts[statusUnknown] = len(recs)
+	}
+	for st, n := range counts {
+		s.m.records.WithLabelValues(st).Add(float64(n))
+	}
+
+	seqs := make([]uint64, len(recs))
+	for i := range recs {
+		seqs[i] = recs[i].Record.Seq
+		s.m.latency.Observe(now.Sub(time.Unix(0, recs[i].Record.Time)).Seconds())
+	}
+	if err := s.spool.Commit(seqs...); err != nil {
+		// The records stay pending and are submitted again after a restart;
+		// the chaincode reports them as duplicates.
+		s.m.spoolFailures.Inc()
+		s.log.Error("cannot mark committed records in the spool", zap.Uint64("first_seq", seqs[0]), zap.Int("records", len(seqs)), zap.Error(err))
+	}
+}
+
+func (s *Submitter) deadLetter(recs []record.Sealed, cause error) {
+	reason := cause.Error()
+	if len(reason) > 2048 {
+		reason = reason[:2048]
+	}
+	for _, r := range recs {
+		if err := s.spool.DeadLetter(r.Record.Seq, reason); err != nil {
+			s.m.spoolFailures.Inc()
+			s.log.Error("cannot dead-letter a refused record", zap.Uint64("seq", r.Record.Seq), zap.String("id", r.ID), zap.Error(err))
+			continue
+		}
+		s.m.deadLettered.Inc()
+		s.log.Error("record refused by the ledger: dead-lettered",
+			zap.Uint64("seq", r.Record.Seq), zap.String("id", r.ID), zap.String("kind", string(r.Record.Kind)), zap.Error(cause))
+	}
+}
+
+// contiguous returns the longest prefix of recs whose seqs follow each other.
+func contiguous(recs []record.Sealed) []record.Sealed {
+	for i := 1; i < len(recs); i++ {
+		if recs[i].Record.Seq != recs[i-1].Record.Seq+1 {
+			return recs[:i]
+		}
+	}
+	return recs
+}
+
+// fitBytes returns the longest prefix of recs (at least one) whose batch
+// stays within maxBatchBytes.
+func fitBytes(recs []record.Sealed) []record.Sealed {
+	size := 0
+	for i := range recs {
+		// JSON of a sealed record: the canonical record plus ID, hash and keys.
+		size += len(recs[i].Record.Canonical()) + 256
+		if size > maxBatchBytes && i > 0 {
+			return recs[:i]
+		}
+	}
+	return recs
+}
+
+// split divides a refused batch. When the refusal names the record at
+// index, that record goes alone, so it is found in at most three
+// submissions; otherwise the batch is halved.
+func split(recs []record.Sealed, index int) [][]record.Sealed {
+	var parts [][]record.Sealed
+	if index >= 0 && index < len(recs) {
+		for _, p := range [][]record.Sealed{recs[:index], recs[index : index+1], recs[index+1:]} {
+			if len(p) > 0 {
+				parts = append(parts, p)
+			}
+		}
+		return parts
+	}
+	h := len(recs) / 2
+	return [][]record.Sealed{recs[:h], recs[h:]}
+}

@@ -1,0 +1,234 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Stages of a transaction (label values of the outcome metrics).
+const (
+	stageEndorse      = "endorse"
+	stageSubmit       = "submit"
+	stageCommitStatus = "commit_status"
+	stageCommit       = "commit"
+	stageOther        = "other" // an error of none of the gateway's types
+)
+
+var stages = []string{stageEndorse, stageSubmit, stageCommitStatus, stageCommit, stageOther}
+
+// Reasons of an outcome (label values of the outcome metrics): a closed set.
+const (
+	reasonValid             = "valid"              // committed VALID
+	reasonUnavailable       = "unavailable"        // gRPC Unavailable
+	reasonDeadlineExceeded  = "deadline_exceeded"  // gRPC DeadlineExceeded
+	reasonResourceExhausted = "resource_exhausted" // gRPC ResourceExhausted
+	reasonAborted           = "aborted"            // gRPC Aborted without a chaincode refusal
+	reasonCanceled          = "canceled"           // gRPC Canceled
+	reasonReadConflict      = "read_conflict"      // MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT
+	reasonPolicyFailure     = "policy_failure"     // ENDORSEMENT_POLICY_FAILURE
+	reasonRefused           = "refused"            // the chaincode refused a record
+	reasonDenied            = "denied"             // refused for the identity or the call, not a record
+	reasonInvalid           = "invalid"            // another validation code
+	reasonOther             = "other"              // anything else
+)
+
+var reasons = []string{
+	reasonValid, reasonUnavailable, reasonDeadlineExceeded, reasonResourceExhausted, reasonAborted,
+	reasonCanceled, reasonReadConflict, reasonPolicyFailure, reasonRefused, reasonDenied, reasonInvalid, reasonOther,
+}
+
+// class says what to do about a failed transaction.
+type class int
+
+const (
+	// classRetry: submit the same batch again after a backoff.
+	classRetry class = iota
+	// classRefused: a record of the batch is refused for good. Split the
+	// batch to find it; dead-letter it alone.
+	classRefused
+	// classDenied: the call itself is refused (identity, configuration,
+	// chaincode version). No record is to blame, so none is
+	// dead-lettered: retry at the longest backoff until an operator fixes it.
+	classDenied
+)
+
+func (c class) String() string {
+	switch c {
+	case classRetry:
+		return "retry"
+	case classRefused:
+		return "refused"
+	default:
+		return "denied"
+	}
+}
+
+// outcome is a classified transaction failure.
+type outcome struct {
+	stage  string
+	reason string
+	class  class
+	// index and id are the position in the batch and the ID of the record
+	// a refusal names; index is -1 when it names none.
+	index int
+	id    string
+}
+
+// CommitCodeError says a transaction was committed with a validation code
+// other than VALID. (*client.CommitError carries the same but cannot be
+// built outside the client package.)
+type CommitCodeError struct {
+	TransactionID string
+	Code          peer.TxValidationCode
+}
+
+func (e *CommitCodeError) Error() string {
+	return fmt.Sprintf("transaction %s committed with status %d (%s)", e.TransactionID, int32(e.Code), e.Code)
+}
+
+// Chaincode messages. The e2l contract names a refused record as
+// "record <index> (<id>): <reason>", possibly after "invalid batch: "; the
+// peer may put "chaincode response <status>, " in front.
+var recordRefusal = regexp.MustCompile(`^(?:invalid batch: )?record (\d+) \(([0-9a-f]*)\): (.*)$`)
+
+// Prefixes of the contract's errors that refuse the call rather than a record.
+var deniedPrefixes = []string{"access denied", "bad argument", "invalid batch", "corrupt state"}
+
+// Reasons after a record prefix that come from the peer, not from the record.
+var transientRecordCauses = []string{"read:", "read ", "put state", "set event"}
+
+// classify turns a SubmitBatch error into an outcome.
+func classify(err error) outcome {
+	o := outcome{stage: stageOther, reason: reasonOther, class: classRetry, index: -1}
+	var (
+		endorseErr      *client.EndorseError
+		submitErr       *client.SubmitError
+		commitStatusErr *client.CommitStatusError
+		commitErr       *client.CommitError
+		codeErr         *CommitCodeError
+	)
+	switch {
+	case errors.As(err, &commitErr):
+		o.stage = stageCommit
+		return commitCode(o, commitErr.Code)
+	case errors.As(err, &codeErr):
+		o.stage = stageCommit
+		return commitCode(o, codeErr.Code)
+	case errors.As(err, &endorseErr):
+		o.stage = stageEndorse
+	case errors.As(err, &submitErr):
+		o.stage = stageSubmit
+	case errors.As(err, &commitStatusErr):
+		o.stage = stageCommitStatus
+	}
+
+	if o.stage == stageEndorse || o.stage == stageOther {
+		if c, idx, id, ok := chaincodeRefusal(err); ok {
+			o.class, o.index, o.id = c, idx, id
+			o.reason = reasonRefused
+			if c == classDenied {
+				o.reason = reasonDenied
+			}
+			return o
+		}
+	}
+	switch status.Code(err) {
+	case codes.Unavailable:
+		o.reason = reasonUnavailable
+	case codes.DeadlineExceeded:
+		o.reason = reasonDeadlineExceeded
+	case codes.ResourceExhausted:
+		o.reason = reasonResourceExhausted
+	case codes.Aborted:
+		o.reason = reasonAborted
+	case codes.Canceled:
+		o.reason = reasonCanceled
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.PermissionDenied,
+		codes.Unauthenticated, codes.NotFound, codes.Unimplemented:
+		// The gateway refused the request itself: an ACL, a signature, an
+		// unknown channel or chaincode. No record is to blame.
+		o.reason, o.class = reasonDenied, classDenied
+	default:
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			o.reason = reasonDeadlineExceeded
+		case errors.Is(err, context.Canceled):
+			o.reason = reasonCanceled
+		}
+	}
+	return o
+}
+
+func commitCode(o outcome, code peer.TxValidationCode) outcome {
+	switch code {
+	case peer.TxValidationCode_VALID:
+		o.reason = reasonValid
+	case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT:
+		o.reason = reasonReadConflict
+	case peer.TxValidationCode_ENDORSEMENT_POLICY_FAILURE:
+		o.reason = reasonPolicyFailure
+	default:
+		// The transaction is invalid for good; splitting the batch tells
+		// whether one record causes it.
+		o.reason, o.class = reasonInvalid, classRefused
+	}
+	return o
+}
+
+// chaincodeRefusal looks for the contract's refusal in the error's gRPC
+// details (one per endorsing peer) and message.
+func chaincodeRefusal(err error) (c class, index int, id string, ok bool) {
+	var msgs []string
+	var txErr *client.TransactionError
+	if errors.As(err, &txErr) {
+		for _, d := range txErr.Details() {
+			msgs = append(msgs, d.GetMessage())
+		}
+	}
+	if st, isStatus := status.FromError(err); isStatus {
+		msgs = append(msgs, st.Message())
+	}
+	for _, m := range msgs {
+		if c, index, id, ok := refusalMessage(m); ok {
+			return c, index, id, true
+		}
+	}
+	return 0, -1, "", false
+}
+
+// refusalMessage reports whether a chaincode message refuses a record (and
+// which, by its index in the batch) or the whole call.
+func refusalMessage(m string) (c class, index int, id string, ok bool) {
+	if i := strings.Index(m, "chaincode response "); i >= 0 {
+		if j := strings.Index(m[i:], ", "); j >= 0 {
+			m = m[i+j+2:]
+		}
+	}
+	if sm := recordRefusal.FindStringSubmatch(m); sm != nil {
+		for _, p := range transientRecordCauses {
+			if strings.HasPrefix(sm[3], p) {
+				return 0, -1, "", false
+			}
+		}
+		idx, err := strconv.Atoi(sm[1])
+		if err != nil {
+			idx = -1
+		}
+		return classRefused, idx, sm[2], true
+	}
+	for _, p := range deniedPrefixes {
+		if strings.HasPrefix(m, p) {
+			return classDenied, -1, "", true
+		}
+	}
+	return 0, -1, "", false
+}

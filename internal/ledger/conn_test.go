@@ -1,0 +1,99 @@
+package ledger
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+)
+
+func TestDialSubmitsOverTLS(t *testing.T) {
+	cert, caFile := serverTLS(t)
+	g := &fakeGateway{result: []byte(`{"records":[]}`)}
+	addr := startGateway(t, g, cert)
+	id, sign := testIdentity(t)
+	c, err := Dial(t.Context(), ConnConfig{
+		Endpoints: []string{addr}, TLSRootCAFile: caFile, ID: id, Sign: sign, Channel: "e2l", Chaincode: "e2l",
+	})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	res, err := c.SubmitBatch(t.Context(), []byte(`{"records":[]}`))
+	if err != nil {
+		t.Fatalf("SubmitBatch: %v", err)
+	}
+	if string(res) != `{"records":[]}` {
+		t.Fatalf("result = %q", res)
+	}
+}
+
+func TestDialRefuses(t *testing.T) {
+	id, sign := testIdentity(t)
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := ConnConfig{Endpoints: []string{"127.0.0.1:1"}, TLSRootCAFile: notPEM, ID: id, Sign: sign, Channel: "e2l", Chaincode: "e2l"}
+	tests := []struct {
+		name string
+		edit func(c *ConnConfig)
+		want string
+	}{
+		{"no endpoints", func(c *ConnConfig) { c.Endpoints = nil }, "no endpoints"},
+		{"no identity", func(c *ConnConfig) { c.ID = nil }, "identity and sign are required"},
+		{"no chaincode", func(c *ConnConfig) { c.Chaincode = "" }, "channel and chaincode are required"},
+		{"a missing CA file", func(c *ConnConfig) { c.TLSRootCAFile = filepath.Join(t.TempDir(), "nope.pem") }, "no such file"},
+		{"a CA file without certificates", func(c *ConnConfig) {}, "no certificate in"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := good
+			tt.edit(&cfg)
+			c, err := Dial(t.Context(), cfg)
+			if err == nil {
+				_ = c.Close()
+				t.Fatal("Dial succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSubmitBatchFailsOver(t *testing.T) {
+	t.Run("an unreachable first endpoint fails over to the second and sticks to it", func(t *testing.T) {
+		g := &fakeGateway{result: []byte(`ok`)}
+		second := startGateway(t, g, nil)
+		c := plainConn(t, closedPort(t), second)
+		for range 2 {
+			if _, err := c.SubmitBatch(t.Context(), []byte(`{}`)); err != nil {
+				t.Fatalf("SubmitBatch: %v", err)
+			}
+			if c.Endpoint() != second {
+				t.Fatalf("calls start at %s, want %s", c.Endpoint(), second)
+			}
+		}
+	})
+	t.Run("a chaincode refusal does not fail over", func(t *testing.T) {
+		refused := &fakeGateway{endorseErr: gatewayError(t, codes.Aborted, "failed to endorse", "record 0 ("+testID+"): chain fork: taken")}
+		other := &fakeGateway{result: []byte(`ok`)}
+		c := plainConn(t, startGateway(t, refused, nil), startGateway(t, other, nil))
+		if _, err := c.SubmitBatch(t.Context(), []byte(`{}`)); err == nil {
+			t.Fatal("SubmitBatch succeeded")
+		}
+		if n := other.endorsements.Load(); n != 0 {
+			t.Fatalf("the second gateway endorsed %d times", n)
+		}
+	})
+	t.Run("when every endpoint fails the last error is returned", func(t *testing.T) {
+		c := plainConn(t, closedPort(t), closedPort(t))
+		_, err := c.SubmitBatch(t.Context(), []byte(`{}`))
+		if o := classify(err); o.stage != stageEndorse || o.reason != reasonUnavailable {
+			t.Fatalf("classify = %+v for %v", o, err)
+		}
+	})
+}
