@@ -121,7 +121,9 @@ func TestQueries(t *testing.T) {
 
 	t.Run("GetRecord returns the stored record", func(t *testing.T) {
 		var p page
-		if err := query(t, l, func(c *chaincode.Contract, s *fakeStub) (string, error) { return c.GetRecord(txContext(s, nil), rs[1].ID) }, &p); err != nil {
+		if err := query(t, l, func(c *chaincode.Contract, s *fakeStub) (string, error) {
+			return c.GetRecord(txContext(s, nil), rs[1].ID)
+		}, &p); err != nil {
 			t.Fatal(err)
 		}
 		if p.Count != 1 || p.Records[0].ID != rs[1].ID || p.Records[0].MSP != "ProviderMSP" {
@@ -178,7 +180,9 @@ func TestListHosts(t *testing.T) {
 		bookmark := ""
 		for range 3 {
 			var p chaincode.HostPage
-			if err := query(t, l, func(c *chaincode.Contract, s *fakeStub) (string, error) { return c.ListHosts(txContext(s, nil), 2, bookmark) }, &p); err != nil {
+			if err := query(t, l, func(c *chaincode.Contract, s *fakeStub) (string, error) {
+				return c.ListHosts(txContext(s, nil), 2, bookmark)
+			}, &p); err != nil {
 				t.Fatal(err)
 			}
 			for _, h := range p.Hosts {
