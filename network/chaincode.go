@@ -182,9 +182,10 @@ func (c Config) deployChaincode(ctx context.Context, seq int64, progress func(st
 		return info, err
 	}
 	progress("chaincode servers started")
-	if err := eachOrg(ctx, func(ctx context.Context, o Org) error { return c.awaitChaincode(ctx, o, 2*time.Minute) }); err != nil {
+	if err := c.awaitReady(ctx); err != nil {
 		return info, err
 	}
+	progress("chaincode answering on every peer, every gateway endorsing")
 	return info, nil
 }
 

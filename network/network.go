@@ -171,10 +171,10 @@ func (n *Network) resume(ctx context.Context, t0 time.Time) error {
 	}); err != nil {
 		return err
 	}
-	if err := eachOrg(ctx, func(ctx context.Context, o Org) error { return c.awaitChaincode(ctx, o, 2*time.Minute) }); err != nil {
+	if err := c.awaitReady(ctx); err != nil {
 		return err
 	}
-	p("chaincode %s answering on every peer", cc.PackageID)
+	p("chaincode %s answering on every peer, every gateway endorsing", cc.PackageID)
 	p("network ready in %.1fs", time.Since(t0).Seconds())
 	return nil
 }
@@ -263,7 +263,8 @@ func (n *Network) Purge(ctx context.Context) error {
 	return n.cfg.clearDir()
 }
 
-// Healthy reports whether every node runs and every peer answers a chaincode query.
+// Healthy reports whether every node runs, every peer answers a chaincode
+// query and every peer's Gateway can collect endorsements.
 func (n *Network) Healthy(ctx context.Context) error {
 	c := n.cfg
 	var errs []error
@@ -275,7 +276,12 @@ func (n *Network) Healthy(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return eachOrg(ctx, func(ctx context.Context, o Org) error { return c.awaitChaincode(ctx, o, 15*time.Second) })
+	return eachOrg(ctx, func(ctx context.Context, o Org) error {
+		if err := c.awaitChaincode(ctx, o, 15*time.Second); err != nil {
+			return err
+		}
+		return c.awaitGateway(ctx, o, 15*time.Second)
+	})
 }
 
 // clearDir empties the state directory, refusing a directory that is

@@ -159,7 +159,8 @@ func (n *Network) StopPeer(ctx context.Context, o Org) error {
 	return n.cfg.stop(ctx, n.cfg.peerNode(o))
 }
 
-// StartPeer starts o's peer and waits until it answers a chaincode query.
+// StartPeer starts o's peer and waits until it answers a chaincode query
+// and its Gateway can collect endorsements.
 func (n *Network) StartPeer(ctx context.Context, o Org) error {
 	if err := o.valid(); err != nil {
 		return err
@@ -167,7 +168,10 @@ func (n *Network) StartPeer(ctx context.Context, o Org) error {
 	if err := n.startNode(ctx, n.cfg.peerNode(o)); err != nil {
 		return err
 	}
-	return n.cfg.awaitChaincode(ctx, o, 2*time.Minute)
+	if err := n.cfg.awaitChaincode(ctx, o, 2*time.Minute); err != nil {
+		return err
+	}
+	return n.cfg.awaitGateway(ctx, o, 2*time.Minute)
 }
 
 // StopChaincode stops o's chaincode server.
