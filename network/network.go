@@ -43,6 +43,7 @@ func Up(ctx context.Context, cfg Config) (*Network, error) {
 	}
 	if st, err := loadState(dirCfg); err == nil && st.Ready && !cfg.Fresh {
 		cfg.Dir = dirCfg.Dir
+		requested := cfg.BatchTimeout
 		if cfg.PortBase != 0 && cfg.PortBase != st.PortBase {
 			return nil, fmt.Errorf("%s holds a network on port base %d, not %d: use its port base or Fresh", dirCfg.Dir, st.PortBase, cfg.PortBase)
 		}
@@ -53,6 +54,9 @@ func Up(ctx context.Context, cfg Config) (*Network, error) {
 			return nil, err
 		}
 		n := &Network{cfg: cfg, st: st}
+		if requested != 0 && requested != st.BatchTimeout {
+			n.progress(t0)("note: batch timeout stays %s, fixed when the network was created (use fresh to change it)", st.BatchTimeout)
+		}
 		return n, n.resume(ctx, t0)
 	}
 	if cfg, err = cfg.WithDefaults(); err != nil {

@@ -20,14 +20,14 @@ type state struct {
 	Ready bool `json:"ready"`
 }
 
-// errNoNetwork says a directory holds no network state.
-var errNoNetwork = errors.New("no network state")
+// ErrNoNetwork says a directory holds no network state (Open).
+var ErrNoNetwork = errors.New("no network state")
 
 func loadState(c Config) (state, error) {
 	var st state
 	b, err := os.ReadFile(c.statePath())
 	if errors.Is(err, os.ErrNotExist) {
-		return st, fmt.Errorf("%s: %w (run e2lnet up)", c.Dir, errNoNetwork)
+		return st, fmt.Errorf("%s: %w (run e2lnet up)", c.Dir, ErrNoNetwork)
 	}
 	if err != nil {
 		return st, fmt.Errorf("read network state: %w", err)

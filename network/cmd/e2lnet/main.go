@@ -102,10 +102,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		defer cancel()
 	}
 	if cmd == "up" {
-		_, err := network.Up(ctx, cfg)
-		return err
+		if _, err := network.Up(ctx, cfg); err != nil {
+			return fmt.Errorf("%w\n(nodes that started still run: read their logs, then run e2lnet down)", err)
+		}
+		return nil
 	}
 	n, err := network.Open(cfg)
+	if errors.Is(err, network.ErrNoNetwork) && cmd == "down" {
+		fmt.Fprintf(out, "no network in %s: nothing to stop\n", cfg.Dir)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
