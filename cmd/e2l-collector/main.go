@@ -1,0 +1,194 @@
+// Command e2l-collector runs on each Docker host: it records the Docker
+// Engine's events durably in a local spool and submits them to the e2l
+// chaincode on a Hyperledger Fabric channel. See docs/collector.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/client"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/e2l-project/e2l/internal/collector"
+	"github.com/e2l-project/e2l/internal/config"
+	"github.com/e2l-project/e2l/internal/dockerwatch"
+	"github.com/e2l-project/e2l/internal/httpserver"
+	"github.com/e2l-project/e2l/internal/ledger"
+	"github.com/e2l-project/e2l/internal/signer"
+	"github.com/e2l-project/e2l/internal/spool"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// version is the collector's version, from the module's build information.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// run is the collector: it returns the process exit code (0 after a clean
+// stop, 1 on a failure, 2 on a configuration error).
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := config.Load(args, getenv, stderr)
+	if errors.Is(err, config.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "e2l-collector: configuration:\n%v\n", err)
+		return 2
+	}
+	logger := newLogger(cfg.Level, stderr)
+	defer func() { _ = logger.Sync() }()
+	if err := collect(ctx, cfg, logger); err != nil {
+		logger.Error("collector failed", zap.Error(err))
+		return 1
+	}
+	logger.Info("collector stopped")
+	return 0
+}
+
+func newLogger(level zapcore.Level, w io.Writer) *zap.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
+	return zap.New(core).Named("e2l-collector")
+}
+
+// collect wires the parts and runs them until ctx is cancelled. Shutdown
+// order: the watcher stops reading and writes what it queued and the stop
+// record; then the submitter gets up to DrainTimeout to empty the spool and
+// as long again for the transactions in flight.
+func collect(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+	ver := version()
+	logger.Info("collector starting", zap.String("version", ver), zap.String("host", cfg.Host),
+		zap.String("docker", cfg.DockerHost), zap.Strings("peers", cfg.PeerEndpoints))
+
+	id, err := signer.Load(cfg.Cert, cfg.Key, cfg.MSPID)
+	if err != nil {
+		return fmt.Errorf("load identity: %w", err)
+	}
+	if id.Host != cfg.Host {
+		return fmt.Errorf("the certificate %s is for e2l.host %q, not for this host %q (E2L_HOST): refusing to start", cfg.Cert, id.Host, cfg.Host)
+	}
+	if now := time.Now(); now.After(id.NotAfter) {
+		return fmt.Errorf("the certificate %s expired at %s: refusing to start", cfg.Cert, id.NotAfter.Format(time.RFC3339))
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "e2l_collector", Name: "build_info",
+		Help: "Always 1; the collector's version and host as labels."}, []string{"version", "host"})
+	buildInfo.WithLabelValues(ver, cfg.Host).Set(1)
+	reg.MustRegister(buildInfo)
+
+	if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
+		return fmt.Errorf("spool directory: %w", err)
+	}
+	sp, err := spool.Open(filepath.Join(cfg.SpoolDir, "spool.db"), spool.Options{
+		Host: cfg.Host, MaxBytes: cfg.SpoolMaxBytes, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("open spool: %w", err)
+	}
+	defer func() {
+		if err := sp.Close(); err != nil {
+			logger.Error("close spool", zap.Error(err))
+		}
+	}()
+
+	docker, err := client.NewClientWithOpts(client.WithHost(cfg.DockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	defer func() { _ = docker.Close() }()
+
+	conn, err := ledger.Dial(ctx, ledger.ConnConfig{
+		Endpoints: cfg.PeerEndpoints, TLSRootCAFile: cfg.PeerTLSCA, ServerNameOverride: cfg.PeerTLSName,
+		ID: id.X509, Sign: id.Sign, Channel: cfg.Channel, Chaincode: cfg.Chaincode,
+	})
+	if err != nil {
+		return fmt.Errorf("fabric gateway: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	sub, err := ledger.NewSubmitter(sp, conn, logger.Named("ledger"), reg, ledger.Config{
+		MaxBatch: cfg.BatchMax, MaxDelay: cfg.BatchDelay, MaxInFlight: cfg.MaxInFlight, DrainTimeout: cfg.DrainTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("submitter: %w", err)
+	}
+
+	w, err := dockerwatch.New(docker, collector.Sink{Spool: sp}, logger.Named("dockerwatch"), reg, dockerwatch.Config{
+		Host: cfg.Host, Version: ver, Filter: cfg.Filter, HeartbeatInterval: cfg.HeartbeatInterval,
+		Pending: func() uint64 { return uint64(sp.Stats().PendingRecords) },
+	})
+	if err != nil {
+		return fmt.Errorf("docker watcher: %w", err)
+	}
+
+	ready := collector.Readiness{StreamUp: w.StreamUp, LastCommit: sub.LastCommit, Window: cfg.ReadyWindow}
+	srv, err := httpserver.Listen(cfg.Listen, httpserver.NewHandler(reg, reg, ready.Check), logger.Named("http"))
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	// The submitter outlives the watcher: its context ends only after the
+	// watcher has stopped and the spool drained (or DrainTimeout passed).
+	subCtx, cancelSub := context.WithCancel(context.WithoutCancel(gctx))
+	defer cancelSub()
+	watcherDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(watcherDone)
+		if err := w.Run(gctx); err != nil {
+			return fmt.Errorf("docker watcher: %w", err)
+		}
+		return nil
+	})
+	subDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(subDone)
+		if err := sub.Run(subCtx); err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("submitter: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer cancelSub()
+		select {
+		case <-gctx.Done():
+		case <-subDone: // the submitter stopped early: the group is stopping
+			return nil
+		}
+		<-watcherDone
+		select {
+		case <-subDone:
+			return nil // nothing would drain the spool
+		default:
+		}
+		if left := collector.DrainSpool(sp, cfg.DrainTimeout); left > 0 {
+			logger.Warn("stopping with records still spooled; they are submitted at the next start", zap.Int("pending", left))
+		}
+		return nil
+	})
+	g.Go(func() error { return srv.Run(gctx) })
+	return g.Wait()
+}
