@@ -75,7 +75,14 @@ type fakeStub struct {
 	event     *peer.ChaincodeEvent
 	// failEvent makes SetEvent fail.
 	failEvent error
+	// fn, args and creator serve contractapi's Invoke path.
+	fn      string
+	args    []string
+	creator []byte
 }
+
+func (s *fakeStub) GetFunctionAndParameters() (string, []string) { return s.fn, s.args }
+func (s *fakeStub) GetCreator() ([]byte, error)                  { return s.creator, nil }
 
 func (s *fakeStub) GetTxID() string                                 { return s.txID }
 func (s *fakeStub) GetTxTimestamp() (*timestamppb.Timestamp, error) { return s.ts, nil }

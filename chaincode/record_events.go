@@ -117,7 +117,8 @@ type signer struct {
 }
 
 func readSigner(ci cid.ClientIdentity) (signer, error) {
-	if ci == nil {
+	if c, ok := ci.(*cid.ClientID); ci == nil || (ok && c == nil) {
+		// contractapi stores a nil *cid.ClientID when the creator does not parse.
 		return signer{}, fmt.Errorf("%w: the client identity is unavailable", ErrAccessDenied)
 	}
 	var s signer
