@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -187,16 +188,17 @@ func commitCode(o outcome, code peer.TxValidationCode) outcome {
 // chaincodeRefusal looks for the contract's refusal in the error's gRPC
 // details (one per endorsing peer) and message.
 func chaincodeRefusal(err error) (c class, index int, id string, ok bool) {
+	st, isStatus := status.FromError(err) // also finds a *client.TransactionError's status
+	if !isStatus {
+		return 0, -1, "", false
+	}
 	var msgs []string
-	var txErr *client.TransactionError
-	if errors.As(err, &txErr) {
-		for _, d := range txErr.Details() {
-			msgs = append(msgs, d.GetMessage())
+	for _, d := range st.Details() {
+		if detail, ok := d.(*gateway.ErrorDetail); ok {
+			msgs = append(msgs, detail.GetMessage())
 		}
 	}
-	if st, isStatus := status.FromError(err); isStatus {
-		msgs = append(msgs, st.Message())
-	}
+	msgs = append(msgs, st.Message())
 	for _, m := range msgs {
 		if c, index, id, ok := refusalMessage(m); ok {
 			return c, index, id, true

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/e2l-project/e2l/internal/spool"
 )
 
 func TestDialSubmitsOverTLS(t *testing.T) {
@@ -97,3 +99,9 @@ func TestSubmitBatchFailsOver(t *testing.T) {
 		}
 	})
 }
+
+// The real types satisfy the consumer-declared interfaces.
+var (
+	_ Contract = (*Conn)(nil)
+	_ Spool    = (*spool.Spool)(nil)
+)

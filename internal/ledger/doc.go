@@ -15,19 +15,33 @@
 //
 // Outcomes are classified on the Gateway's typed errors (errors.As on
 // *client.EndorseError, *client.SubmitError, *client.CommitStatusError,
-// *client.CommitError) and the gRPC status code:
+// *client.CommitError, and *CommitCodeError from Conn), the gRPC status code
+// and the chaincode's messages in the error details (see classify.go):
 //
-//   - retryable (Unavailable, DeadlineExceeded, ResourceExhausted, Aborted
-//     without a chaincode refusal, Canceled at the gateway, commit codes
-//     MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT, ENDORSEMENT_POLICY_FAILURE):
-//     retried forever with capped, jittered exponential backoff; the records
-//     stay in the spool meanwhile;
-//   - permanent (a chaincode refusal: an endorse error whose details carry a
-//     chaincode message, see classify.go; other commit codes; other gRPC
-//     codes): a batch of several records is split in halves until the
-//     refused records are isolated; those are dead-lettered, the rest
-//     committed.
+//   - retry: Unavailable, DeadlineExceeded, ResourceExhausted, Aborted
+//     without a chaincode refusal (peers down, chaincode unreachable),
+//     Canceled, unknown errors, and the commit codes MVCC_READ_CONFLICT,
+//     PHANTOM_READ_CONFLICT and ENDORSEMENT_POLICY_FAILURE. Retried forever
+//     with capped, jittered exponential backoff; the records stay in the
+//     spool meanwhile, nothing is lost.
+//   - refused: the chaincode refuses a record ("record <i> (<id>): <reason>",
+//     e.g. conflict, chain fork, future-dated, invalid) or the transaction
+//     is committed with another validation code. A batch of several records
+//     is split (the named record alone, else in halves) until the refused
+//     records are isolated; those alone are dead-lettered in the spool, the
+//     rest are committed.
+//   - denied: the call is refused whatever the records ("access denied",
+//     "bad argument", "invalid batch" naming no record, such as a host that
+//     is not the signer's; gRPC InvalidArgument, FailedPrecondition,
+//     PermissionDenied, NotFound, Unimplemented). No record is to blame, so
+//     none is dead-lettered: the batch is retried at the longest backoff and
+//     logged as an error until an operator fixes the identity or chaincode.
 //
-// The chaincode's result (JSON, see Result) reports per record whether it was
-// written, a duplicate or a witness; the counts go to metrics.
+// Records are never resubmitted once committed: the spool drops them from
+// pending. A batch whose commit status was lost is submitted again, and the
+// chaincode reports its records as duplicates.
+//
+// The chaincode's result (JSON {"records":[{"seq":1,"status":"written"},...]})
+// reports per record whether it was written, a duplicate or a witness; the
+// counts go to e2l_collector_ledger_committed_records_total{status}.
 package ledger

@@ -188,6 +188,10 @@ func (s *Submitter) Run(ctx context.Context) error {
 	}()
 	if inFlight > 0 {
 		s.log.Info("draining transactions in flight", zap.Int("in_flight", inFlight), zap.Duration("timeout", s.cfg.DrainTimeout))
+	} else {
+		<-drained // every worker has reported: at most returning
+		s.m.inFlight.Set(0)
+		return runErr
 	}
 	select {
 	case <-drained:
