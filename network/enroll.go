@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -51,7 +50,21 @@ func (h HostIdentity) Lookup(key string) string {
 	return ""
 }
 
-var hostNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`) // compiled once, never changed
+// validHostName accepts 1-63 letters, digits, '.', '_' and '-', starting
+// with a letter or digit: safe as a path element, a CA enrollment ID and an
+// attribute value.
+func validHostName(h string) bool {
+	if len(h) == 0 || len(h) > 63 {
+		return false
+	}
+	for i, r := range h {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || (r != '.' && r != '_' && r != '-')) {
+			return false
+		}
+	}
+	return true
+}
 
 // EnrollHost registers a client identity for host with o's CA, carrying the
 // attributes e2l.host=<host> and e2l.role=<role> (both ecert attributes,
@@ -64,7 +77,7 @@ func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts Enrol
 	if err := o.valid(); err != nil {
 		return id, err
 	}
-	if !hostNameRE.MatchString(host) {
+	if !validHostName(host) {
 		return id, fmt.Errorf("host name %q: want letters, digits, '.', '_' or '-' (at most 63)", host)
 	}
 	if id.Role == "" {

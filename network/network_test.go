@@ -97,3 +97,14 @@ func TestPackagesOfTheSameBinaryAreIdentical(t *testing.T) {
 		t.Fatalf("label %s, package ID %s; want e2l_3", a.Label, a.PackageID)
 	}
 }
+
+func TestValidHostName(t *testing.T) {
+	for h, want := range map[string]bool{
+		"vm": true, "node-1.example_x": true, "": false, "-x": false, "a,b": false,
+		"a=b": false, "../x": false, "a b": false, string(make([]byte, 64)): false,
+	} {
+		if got := validHostName(h); got != want {
+			t.Errorf("validHostName(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
