@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,8 +108,8 @@ type Spool struct {
 	notify  chan struct{}
 	metrics *metrics
 
-	mu     sync.Mutex // serializes writers; guards closed and ids
-	closed bool
+	mu     sync.Mutex // serializes writers; guards ids
+	closed atomic.Bool
 	// ids is the de-duplication index in memory: event ID -> seq. Its
 	// durable form is the idlog bucket, written in seq order (appends are
 	// cheap for bbolt, unlike random keys), loaded by Open.
@@ -266,10 +267,9 @@ func (s *Spool) load() (err error) {
 func (s *Spool) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Swap(true) {
 		return nil
 	}
-	s.closed = true
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("spool: close: %w", err)
 	}
@@ -286,7 +286,7 @@ func (s *Spool) Append(ctx context.Context, recs []record.Record) ([]Appended, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return nil, ErrClosed
 	}
 	s.stMu.RLock()
@@ -502,7 +502,7 @@ func (s *Spool) Commit(seqs ...uint64) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return ErrClosed
 	}
 	var n int
@@ -539,7 +539,7 @@ func (s *Spool) Commit(seqs ...uint64) error {
 func (s *Spool) DeadLetter(seq uint64, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return ErrClosed
 	}
 	var size int64
@@ -637,7 +637,7 @@ func (s *Spool) SetMeta(key, value string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return ErrClosed
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -656,14 +656,16 @@ func (s *Spool) SetMeta(key, value string) error {
 // It has a buffer of one: a receive means "look at Pending again".
 func (s *Spool) Notify() <-chan struct{} { return s.notify }
 
+// view runs a read transaction; readers do not wait for writers.
 func (s *Spool) view(fn func(*bolt.Tx) error) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.closed.Load() {
 		return ErrClosed
 	}
-	return s.db.View(fn)
+	err := s.db.View(fn)
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
