@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -49,6 +50,10 @@ func version() string {
 // run is the collector: it returns the process exit code (0 after a clean
 // stop, 1 on a failure, 2 on a configuration error).
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	healthcheck := len(args) > 0 && args[0] == "healthcheck"
+	if healthcheck {
+		args = args[1:]
+	}
 	cfg, err := config.Load(args, getenv, stderr)
 	if errors.Is(err, config.ErrHelp) {
 		return 0
@@ -57,6 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintf(stderr, "e2l-collector: configuration:\n%v\n", err)
 		return 2
 	}
+	if healthcheck {
+		return probe(ctx, cfg.Listen, stderr)
+	}
 	logger := newLogger(cfg.Level, stderr)
 	defer func() { _ = logger.Sync() }()
 	if err := collect(ctx, cfg, logger); err != nil {
@@ -64,6 +72,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 1
 	}
 	logger.Info("collector stopped")
+	return 0
+}
+
+// probe is `e2l-collector healthcheck`: the container health check of an
+// image without a shell. It asks the running collector's /healthz.
+func probe(ctx context.Context, listen string, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := httpserver.Probe(ctx, http.DefaultClient, listen, "/healthz"); err != nil {
+		fmt.Fprintf(stderr, "e2l-collector healthcheck: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

@@ -164,6 +164,10 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 	if code, _ := get("/healthz"); code != http.StatusOK {
 		t.Errorf("healthz = %d", code)
 	}
+	var probeOut syncBuffer
+	if code := run(t.Context(), []string{"healthcheck"}, func(k string) string { return env[k] }, &probeOut); code != 0 {
+		t.Errorf("healthcheck of a running collector = %d: %s", code, probeOut.String())
+	}
 	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "e2l_collector_docker_stream_up 1") ||
 		!strings.Contains(body, "go_goroutines") {
 		t.Errorf("metrics = %d\n%s", code, body)
@@ -177,6 +181,10 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("run did not return after cancel")
+	}
+	if code := run(t.Context(), []string{"healthcheck"}, func(k string) string { return env[k] }, &probeOut); code != 1 ||
+		!strings.Contains(probeOut.String(), "healthcheck: probe") {
+		t.Errorf("healthcheck of a stopped collector = %d: %s", code, probeOut.String())
 	}
 	sp, err := spool.Open(filepath.Join(env["E2L_SPOOL_DIR"], "spool.db"), spool.Options{Host: "node1"})
 	if err != nil {
