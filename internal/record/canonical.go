@@ -1,8 +1,9 @@
 package record
 
 import (
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -165,7 +166,7 @@ func (o *obj) optStr(k string, v string) {
 }
 
 func (o obj) bytes() []byte {
-	sort.Slice(o, func(i, j int) bool { return o[i].key < o[j].key })
+	slices.SortFunc(o, func(a, b member) int { return strings.Compare(a.key, b.key) })
 	b := []byte{'{'}
 	for i, m := range o {
 		if i > 0 {

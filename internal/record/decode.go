@@ -67,13 +67,14 @@ func decodeStrict(data []byte, v any) error {
 
 // Check validates a sealed record and recomputes its ID and Hash.
 func (s *Sealed) Check() error {
-	if err := s.Record.Validate(); err != nil {
+	c, err := s.Record.validatedCanonical()
+	if err != nil {
 		return err
 	}
 	if id := s.Record.DeriveID(); s.ID != id {
 		return invalid("id", "does not match the record's content (want %s)", id)
 	}
-	if h := s.Record.ComputeHash(); s.Hash != h {
+	if h := hashOf(c); s.Hash != h {
 		return invalid("hash", "does not match the record's canonical encoding (want %s)", h)
 	}
 	return nil

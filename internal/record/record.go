@@ -205,17 +205,30 @@ func (r Record) DeriveID() string {
 }
 
 // ComputeHash returns the hex SHA-256 of the record's canonical encoding.
-func (r Record) ComputeHash() string {
-	sum := sha256.Sum256(r.Canonical())
+func (r Record) ComputeHash() string { return hashOf(r.Canonical()) }
+
+func hashOf(canonical []byte) string {
+	sum := sha256.Sum256(canonical)
 	return hex.EncodeToString(sum[:])
 }
 
 // Seal validates r and returns it with its ID and Hash.
 func Seal(r Record) (Sealed, error) {
-	if err := r.Validate(); err != nil {
+	c, err := r.validatedCanonical()
+	if err != nil {
 		return Sealed{}, err
 	}
-	return Sealed{ID: r.DeriveID(), Hash: r.ComputeHash(), Record: r}, nil
+	return Sealed{ID: r.DeriveID(), Hash: hashOf(c), Record: r}, nil
+}
+
+// validatedCanonical validates r and returns its canonical encoding,
+// encoding it once.
+func (r Record) validatedCanonical() ([]byte, error) {
+	if err := r.validateFields(); err != nil {
+		return nil, err
+	}
+	c := r.Canonical()
+	return c, checkSize(c)
 }
 
 // digest hashes NUL-separated parts; no part may contain NUL (Validate

@@ -252,3 +252,14 @@ func TestDecodeBatchIsStrict(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkSeal(b *testing.B) {
+	r := containerEvent("node1", 2, GenesisPrev)
+	r.Prev = strings.Repeat("1", 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Seal(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -53,8 +53,24 @@ func invalid(field, format string, args ...any) error {
 }
 
 // Validate checks the record against the schema and its bounds. It does not
-// check the chain (see CheckChain) nor anything that needs the ledger.
+// check the chain (see CheckBatch) nor anything that needs the ledger.
 func (r Record) Validate() error {
+	if err := r.validateFields(); err != nil {
+		return err
+	}
+	return checkSize(r.Canonical())
+}
+
+func checkSize(canonical []byte) error {
+	if n := len(canonical); n > MaxRecordBytes {
+		return invalid("record", "canonical size %d bytes exceeds %d", n, MaxRecordBytes)
+	}
+	return nil
+}
+
+// validateFields is Validate without the size bound of the encoding, for
+// callers that encode the record anyway.
+func (r Record) validateFields() error {
 	if r.V != SchemaVersion {
 		return invalid("v", "schema version %d is not supported (want %d)", r.V, SchemaVersion)
 	}
@@ -109,13 +125,7 @@ func (r Record) Validate() error {
 	case KindSnapshot:
 		err = r.Snapshot.validate()
 	}
-	if err != nil {
-		return err
-	}
-	if n := len(r.Canonical()); n > MaxRecordBytes {
-		return invalid("record", "canonical size %d bytes exceeds %d", n, MaxRecordBytes)
-	}
-	return nil
+	return err
 }
 
 func (e *Event) validate(recordTime int64) error {
