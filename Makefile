@@ -85,3 +85,37 @@ deploy-cc: chaincode-bin e2lnet ## deploy the chaincode again as the next sequen
 .PHONY: test-integration
 test-integration: fabric-bin ## run the integration tests (own network on port base 27000, Docker)
 	$(GO) test -tags integration -count=1 -timeout 25m ./test/integration/...
+
+# --- build, test, lint -------------------------------------------------------
+
+FUZZTIME ?= 10s
+# package:FuzzTarget pairs run by test-fuzz (their corpora live in testdata/fuzz).
+FUZZ_TARGETS := \
+	./internal/record:FuzzDecodeBatch \
+	./internal/record:FuzzCanonical \
+	./chaincode:FuzzRecordEvents
+
+.PHONY: build
+build: ## build the product binaries into .bin
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: test
+test: lint test-unit test-fuzz test-integration ## run every test: lint, unit (-race), fuzz (short), integration (real Docker, real Fabric)
+
+.PHONY: test-unit
+test-unit: ## unit tests with the race detector
+	$(GO) test -race -count=1 ./...
+
+.PHONY: test-fuzz
+test-fuzz: ## run each fuzz target for FUZZTIME (default 10s) on top of its checked-in corpus
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+.PHONY: lint
+lint: ## gofmt and go vet (also with the integration tag)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./test/integration/...
