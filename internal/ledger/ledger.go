@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/record"
 )
 
@@ -278,15 +279,6 @@ func (s *Submitter) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// chaincodeResult is the part of the e2l chaincode's RecordEvents result
-// the submitter reads.
-type chaincodeResult struct {
-	Records []struct {
-		Seq    uint64 `json:"seq"`
-		Status string `json:"status"`
-	} `json:"records"`
-}
-
 func (s *Submitter) committed(recs []record.Sealed, result []byte) {
 	now := s.now()
 	s.lastCommit.Store(now.UnixNano())
@@ -294,7 +286,7 @@ func (s *Submitter) committed(recs []record.Sealed, result []byte) {
 	s.m.transactions.WithLabelValues(stageCommit, reasonValid).Inc()
 
 	counts := map[string]int{}
-	var res chaincodeResult
+	var res api.Result
 	if json.Unmarshal(result, &res) == nil && len(res.Records) == len(recs) {
 		for _, r := range res.Records {
 			switch r.Status {

@@ -1,14 +1,16 @@
 package ledger
 
 import (
+	"github.com/e2l-project/e2l/chaincode/api"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Statuses of committed records, from the chaincode's result.
 const (
-	statusWritten   = "written"
-	statusDuplicate = "duplicate"
-	statusWitness   = "witness"
+	statusWritten   = api.StatusWritten
+	statusDuplicate = api.StatusDuplicate
+	statusWitness   = api.StatusWitness
 	statusUnknown   = "unknown" // the result did not say
 )
 

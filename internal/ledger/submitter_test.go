@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/e2l-project/e2l/chaincode/api"
 	"slices"
 	"sync"
 	"testing"
@@ -214,12 +215,9 @@ func (f *fakeContract) next(t *testing.T) *call {
 
 // results of the chaincode for these calls: every record written.
 func written(c *call) []byte {
-	var res chaincodeResult
+	var res api.Result
 	for _, s := range c.seqs {
-		res.Records = append(res.Records, struct {
-			Seq    uint64 `json:"seq"`
-			Status string `json:"status"`
-		}{s, statusWritten})
+		res.Records = append(res.Records, api.RecordStatus{Seq: s, Status: api.StatusWritten})
 	}
 	b, _ := json.Marshal(res)
 	return b

@@ -1,0 +1,143 @@
+// Package api is the wire format of the e2l chaincode: the JSON that its
+// functions return and the payload of its events, shared by the contract and
+// every client (collector, CLI, tests) so that clients need not link the
+// contract itself.
+package api
+
+import (
+	"encoding/json"
+
+	"github.com/e2l-project/e2l/internal/record"
+)
+
+// Stored is what the ledger holds for one record: the sealed record in its
+// canonical encoding and who wrote it in which transaction.
+type Stored struct {
+	ID         string          `json:"id"`
+	Hash       string          `json:"hash"`
+	Record     json.RawMessage `json:"record"`     // the record's canonical encoding, byte for byte
+	MSP        string          `json:"msp"`        // the signer's MSP ID
+	CertSHA256 string          `json:"certSha256"` // SHA-256 of the signer's certificate (DER), hex
+	TxID       string          `json:"txId"`
+	TxTime     int64           `json:"txTime"` // the transaction timestamp, unix ns
+}
+
+// Sealed decodes the stored record and re-verifies it: canonical bytes,
+// schema, ID and hash.
+func (s *Stored) Sealed() (record.Sealed, error) {
+	r, err := record.DecodeRecord(s.Record)
+	if err != nil {
+		return record.Sealed{}, err
+	}
+	sealed := record.Sealed{ID: s.ID, Hash: s.Hash, Record: r}
+	if err := sealed.Check(); err != nil {
+		return record.Sealed{}, err
+	}
+	return sealed, nil
+}
+
+// StoredEvent is a swarm-scope event, stored once under its EventID however
+// many managers report it.
+type StoredEvent struct {
+	EventID     string          `json:"eventId"`
+	Hash        string          `json:"hash"`  // SHA-256 of Event, hex
+	Event       json.RawMessage `json:"event"` // record.Event.CanonicalEvent() of the first report
+	FirstRecord string          `json:"firstRecord"`
+	FirstHost   string          `json:"firstHost"`
+	TxID        string          `json:"txId"`
+}
+
+// Witness is one manager's report of a swarm event.
+type Witness struct {
+	Host     string `json:"host"`
+	RecordID string `json:"recordId"`
+	Hash     string `json:"hash"` // SHA-256 of this manager's canonical event, hex
+	// Divergent is true when this manager's event differs from the first
+	// report (beyond the time of a remove, which each manager stamps).
+	Divergent bool   `json:"divergent"`
+	TxID      string `json:"txId"`
+}
+
+// Statuses of a record in a RecordEvents result.
+const (
+	StatusWritten   = "written"   // stored now
+	StatusDuplicate = "duplicate" // already stored with the same hash: nothing written
+	StatusWitness   = "witness"   // stored now; its swarm event was already reported by another manager
+)
+
+// RecordStatus is the outcome for one record of a batch.
+type RecordStatus struct {
+	ID        string `json:"id"`
+	Seq       uint64 `json:"seq"`
+	Status    string `json:"status"`
+	Divergent bool   `json:"divergent,omitempty"` // a witness whose event differs
+}
+
+// Result is RecordEvents' answer.
+type Result struct {
+	TxID       string         `json:"txId"`
+	Host       string         `json:"host"`
+	Written    int            `json:"written"`
+	Duplicates int            `json:"duplicates"`
+	Witnesses  int            `json:"witnesses"`
+	Records    []RecordStatus `json:"records"`
+}
+
+// Summary is the payload of the e2l.recorded chaincode event.
+type Summary struct {
+	TxID       string `json:"txId"`
+	Host       string `json:"host"`
+	FromSeq    uint64 `json:"fromSeq"`
+	ToSeq      uint64 `json:"toSeq"`
+	Written    int    `json:"written"`
+	Duplicates int    `json:"duplicates"`
+	Witnesses  int    `json:"witnesses"`
+}
+
+// Page is a page of stored records.
+type Page struct {
+	Records  []json.RawMessage `json:"records"` // Stored values
+	Bookmark string            `json:"bookmark"`
+	Count    int               `json:"count"`
+}
+
+// HostInfo is one host of ListHosts.
+type HostInfo struct {
+	Host string `json:"host"`
+	MSP  string `json:"msp"`
+	// LastHeartbeat is the host's heartbeat with the highest sequence
+	// number, nil when it has written none.
+	LastHeartbeat *Heartbeat `json:"lastHeartbeat"`
+}
+
+// Heartbeat locates a heartbeat record.
+type Heartbeat struct {
+	ID   string `json:"id"`
+	Seq  uint64 `json:"seq"`
+	Time int64  `json:"time"`
+}
+
+// HostPage is a page of hosts.
+type HostPage struct {
+	Hosts    []HostInfo `json:"hosts"`
+	Bookmark string     `json:"bookmark"`
+	Count    int        `json:"count"`
+}
+
+// EventInfo is GetEvent's answer: the event (nil when unknown) and every
+// manager's report of it, ordered by host.
+type EventInfo struct {
+	Event     *StoredEvent `json:"event"`
+	Witnesses []Witness    `json:"witnesses"`
+}
+
+// Claimed returns the host and seq the stored record claims, read leniently
+// so that an altered record can still be named.
+func (s *Stored) Claimed() (host string, seq uint64) {
+	var r struct {
+		Host string `json:"host"`
+		Seq  uint64 `json:"seq"`
+	}
+	_ = json.Unmarshal(s.Record, &r)
+	return r.Host, r.Seq
+}
