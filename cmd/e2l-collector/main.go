@@ -135,11 +135,11 @@ func collect(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 		}
 	}()
 
-	docker, err := client.NewClientWithOpts(client.WithHost(cfg.DockerHost), client.WithAPIVersionNegotiation())
+	docker, closeDocker, err := dockerSource(cfg.DockerHost, logger)
 	if err != nil {
-		return fmt.Errorf("docker client: %w", err)
+		return err
 	}
-	defer func() { _ = docker.Close() }()
+	defer closeDocker()
 
 	conn, err := ledger.Dial(ctx, ledger.ConnConfig{
 		Endpoints: cfg.PeerEndpoints, TLSRootCAFile: cfg.PeerTLSCA, ServerNameOverride: cfg.PeerTLSName,
@@ -211,4 +211,22 @@ func collect(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	})
 	g.Go(func() error { return srv.Run(gctx) })
 	return g.Wait()
+}
+
+// dockerSource is the Docker Engine at endpoint, or, for a synthetic://
+// endpoint, the benchmark's synthetic event source (dockerwatch.Synthetic).
+func dockerSource(endpoint string, logger *zap.Logger) (dockerwatch.Docker, func(), error) {
+	if dockerwatch.IsSynthetic(endpoint) {
+		s, err := dockerwatch.ParseSynthetic(endpoint)
+		if err != nil {
+			return nil, nil, err
+		}
+		logger.Warn("synthetic Docker event source: for benchmarks only", zap.String("docker", endpoint))
+		return s, func() {}, nil
+	}
+	docker, err := client.NewClientWithOpts(client.WithHost(endpoint), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, nil, fmt.Errorf("docker client: %w", err)
+	}
+	return docker, func() { _ = docker.Close() }, nil
 }

@@ -203,3 +203,54 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 		t.Errorf("spooled kinds = %v, want start ... stop", kinds)
 	}
 }
+
+func TestRunWithASyntheticDockerSourceSpoolsItsEvents(t *testing.T) {
+	env, listen := baseEnv(t, "node1")
+	env["E2L_DOCKER_HOST"] = "synthetic://?rate=5000&count=200"
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &stderr) }()
+	spooled := func() bool {
+		resp, err := http.Get("http://" + listen + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `e2l_collector_watcher_records_appended_total{kind="event"} 200`)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !spooled() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the synthetic events were not spooled:\n%s", stderr.String())
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case c := <-done:
+			t.Fatalf("run returned %d early:\n%s", c, stderr.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit code %d\n%s", code, stderr.String())
+	}
+	sp, err := spool.Open(filepath.Join(env["E2L_SPOOL_DIR"], "spool.db"), spool.Options{Host: "node1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	recs, err := sp.Pending(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	for _, r := range recs {
+		if r.Record.Kind == record.KindEvent {
+			events++
+		}
+	}
+	if events != 200 {
+		t.Errorf("spooled %d events, want 200", events)
+	}
+}
