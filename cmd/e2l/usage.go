@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/query"
+)
+
+type usageFlags struct {
+	from, to  string
+	by        string
+	output    string
+	intervals bool
+}
+
+func (a *app) usageCommand() *cobra.Command {
+	var f usageFlags
+	cmd := &cobra.Command{
+		Use:   "usage --from T --to T [--by service|host|label=KEY]",
+		Short: "Containers' running time from the ledger, paused time excluded",
+		Long: `Compute how long containers ran in [--from, --to] from the records: start (or
+unpause) opens an interval, pause or die closes it; paused time is excluded;
+intervals are clipped to the window. An interval that overlaps a gap record of
+its host, a missing or altered stretch of the host's chain, or the time after
+the host's last record is counted as UNCERTAIN, never silently counted as
+running nor dropped. Every host's whole chain is fetched and checked (cost:
+the whole ledger).`,
+		Example: `  e2l usage --from 2026-01-01 --to now --by service
+  e2l usage --from 24h --to now --by label=com.example.team --intervals`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.usage(cmd.Context(), f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.from, "from", "", "window start (required)")
+	fs.StringVar(&f.to, "to", "now", "window end")
+	fs.StringVar(&f.by, "by", "", "group by service, host or label=KEY (default: per container)")
+	fs.StringVarP(&f.output, "output", "o", formatTable, "table, json or csv")
+	fs.BoolVar(&f.intervals, "intervals", false, "list every interval instead of the totals")
+	return cmd
+}
+
+func (a *app) usage(ctx context.Context, f usageFlags) error {
+	if err := checkFormat(f.output); err != nil {
+		return err
+	}
+	now := a.now()
+	if f.from == "" {
+		return usageError{fmt.Errorf("usage: --from is required")}
+	}
+	from, err := parseTime(f.from, now)
+	if err != nil {
+		return usageError{err}
+	}
+	to, err := parseTime(f.to, now)
+	if err != nil {
+		return usageError{err}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	hs, err := c.Hosts(ctx)
+	if err != nil {
+		return err
+	}
+	var chains []*audit.Chain
+	for _, h := range hs {
+		var recs []audit.Stored
+		if err := c.Chain(ctx, h.Host, 1, query.MaxSeq, func(st audit.Stored) error {
+			recs = append(recs, st)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("chain of %s: %w", h.Host, err)
+		}
+		chains = append(chains, audit.CheckChain(h.Host, recs, audit.ChainOptions{}))
+	}
+	rows, ivs, err := audit.ComputeUsage(chains, audit.UsageOptions{From: from, To: to, By: f.by})
+	if err != nil {
+		return usageError{err}
+	}
+	full := f.output != formatTable
+	if f.intervals {
+		t := newTable(a.stdout, f.output, "GROUP", "HOST", "CONTAINER", "NAME", "FROM", "TO", "DURATION", "UNCERTAIN")
+		for _, iv := range ivs {
+			unc := ""
+			if iv.Uncertain {
+				unc = "yes: " + iv.Reason
+			}
+			t.row(iv, iv.Group, iv.Host, cut(iv.Container, full), iv.Name, fmtTime(iv.From), fmtTime(iv.To), fmtDuration(iv.Duration()), unc)
+		}
+		return t.flush()
+	}
+	t := newTable(a.stdout, f.output, "GROUP", "CONTAINERS", "RUNNING", "UNCERTAIN", "INTERVALS")
+	for _, r := range rows {
+		run, unc := fmtDuration(r.Running), fmtDuration(r.Uncertain)
+		if full {
+			run, unc = fmt.Sprintf("%.3f", r.Running.Seconds()), fmt.Sprintf("%.3f", r.Uncertain.Seconds())
+		}
+		t.row(r, r.Group, fmt.Sprint(r.Containers), run, unc, fmt.Sprint(r.Intervals))
+	}
+	if f.output == formatTable {
+		fmt.Fprintf(a.stdout, "window %s … %s (%s)\n", fmtTime(from), fmtTime(to), fmtDuration(time.Duration(to-from)))
+	}
+	return t.flush()
+}

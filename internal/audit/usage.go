@@ -1,0 +1,252 @@
+package audit
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/e2l-project/e2l/internal/record"
+)
+
+// UsageOptions say which window usage covers and how it is grouped.
+type UsageOptions struct {
+	From, To int64 // unix ns, the window intervals are clipped to
+	// By groups the rows: "" (per container), "service", "host" or
+	// "label=KEY".
+	By string
+}
+
+// Interval is one stretch of time a container was running (not paused),
+// clipped to the window.
+type Interval struct {
+	Host      string `json:"host"`
+	Container string `json:"container"` // container ID
+	Name      string `json:"name"`
+	Group     string `json:"group"`
+	From      int64  `json:"from"`
+	To        int64  `json:"to"`
+	// Uncertain is set when the interval overlaps a gap record of its host,
+	// missing or altered records, or the time after the host's last record,
+	// or when its start or end was not recorded; Reason says which.
+	Uncertain bool   `json:"uncertain"`
+	Reason    string `json:"reason,omitempty"`
+
+	service string
+	labels  map[string]string
+}
+
+// Duration of the interval.
+func (i Interval) Duration() time.Duration { return time.Duration(i.To - i.From) }
+
+// UsageRow sums the intervals of one group.
+type UsageRow struct {
+	Group      string        `json:"group"`
+	Containers int           `json:"containers"`
+	Running    time.Duration `json:"runningNs"`   // certain running time
+	Uncertain  time.Duration `json:"uncertainNs"` // running time in uncertain intervals
+	Intervals  int           `json:"intervals"`
+}
+
+// ServiceLabel is the label Docker Swarm puts on a service's containers.
+const ServiceLabel = "com.docker.swarm.service.name"
+
+// ComputeUsage derives containers' running intervals from the hosts' checked
+// chains, in chain order: start opens an interval, pause closes it and
+// unpause opens the next, die closes it (stop and kill only precede a die).
+// Paused time is excluded. Intervals are clipped to [From, To]; each that
+// overlaps one of its host's gaps or holes is marked uncertain, never
+// dropped. A container running at the host's last record runs on to To,
+// uncertain after that record.
+func ComputeUsage(chains []*Chain, opt UsageOptions) ([]UsageRow, []Interval, error) {
+	if opt.To < opt.From {
+		return nil, nil, fmt.Errorf("usage: window ends (%s) before it starts (%s)", fmtTime(opt.To), fmtTime(opt.From))
+	}
+	var labelKey string
+	switch {
+	case opt.By == "" || opt.By == "service" || opt.By == "host" || opt.By == "container":
+	case strings.HasPrefix(opt.By, "label=") && len(opt.By) > len("label="):
+		labelKey = strings.TrimPrefix(opt.By, "label=")
+	default:
+		return nil, nil, fmt.Errorf("usage: --by %q: want service, host, container or label=KEY", opt.By)
+	}
+	var all []Interval
+	for _, c := range chains {
+		all = append(all, chainIntervals(c)...)
+	}
+	// Attributes and grouping.
+	var out []Interval
+	for _, iv := range all {
+		iv.From, iv.To = max(iv.From, opt.From), min(iv.To, opt.To)
+		if iv.To <= iv.From {
+			continue
+		}
+		out = append(out, iv)
+	}
+	rows := map[string]*UsageRow{}
+	members := map[string]map[string]bool{}
+	for i := range out {
+		iv := &out[i]
+		switch {
+		case opt.By == "service":
+			iv.Group = iv.attr(ServiceLabel)
+		case opt.By == "host":
+			iv.Group = iv.Host
+		case labelKey != "":
+			iv.Group = iv.attr(labelKey)
+		default:
+			iv.Group = iv.Name + " (" + shortID(iv.Container) + ")"
+		}
+		iv.labels = nil
+		r := rows[iv.Group]
+		if r == nil {
+			r = &UsageRow{Group: iv.Group}
+			rows[iv.Group], members[iv.Group] = r, map[string]bool{}
+		}
+		members[iv.Group][iv.Host+"/"+iv.Container] = true
+		r.Intervals++
+		if iv.Uncertain {
+			r.Uncertain += iv.Duration()
+		} else {
+			r.Running += iv.Duration()
+		}
+	}
+	var list []UsageRow
+	for g, r := range rows {
+		r.Containers = len(members[g])
+		list = append(list, *r)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Group < list[j].Group })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
+	return list, out, nil
+}
+
+func (iv *Interval) attr(key string) string {
+	if v := iv.labels[key]; v != "" {
+		return v
+	}
+	if key == ServiceLabel && iv.service != "" {
+		return iv.service
+	}
+	return "(none)"
+}
+
+// container state while walking a chain.
+type ctrState struct {
+	id, name, service string
+	labels            map[string]string
+	running           bool
+	since             int64
+	uncertainStart    string // why the open interval's start is uncertain
+}
+
+func chainIntervals(c *Chain) []Interval {
+	var out []Interval
+	ctrs := map[string]*ctrState{}
+	var firstTime, lastTime int64
+	var spans []TimeRange // gaps and holes of the host
+	for _, g := range c.Gaps {
+		spans = append(spans, TimeRange{g.Record.Gap.From, g.Record.Gap.To})
+	}
+	spans = append(spans, c.Holes...)
+	closeAt := func(s *ctrState, t int64, reason string) {
+		iv := Interval{Host: c.Host, Container: s.id, Name: s.name, From: s.since, To: t, service: s.service, labels: s.labels}
+		if s.uncertainStart != "" {
+			iv.Uncertain, iv.Reason = true, s.uncertainStart
+		}
+		if reason != "" {
+			iv.Uncertain, iv.Reason = true, joinReason(iv.Reason, reason)
+		}
+		for _, sp := range spans {
+			if (TimeRange{iv.From, iv.To}).Overlaps(sp) {
+				iv.Uncertain, iv.Reason = true, joinReason(iv.Reason, "overlaps a gap or missing records of the host")
+				break
+			}
+		}
+		out = append(out, iv)
+		s.running, s.uncertainStart = false, ""
+	}
+	for _, s := range c.Records {
+		r := s.Record
+		if firstTime == 0 {
+			firstTime = r.Time
+		}
+		lastTime = max(lastTime, r.Time)
+		if r.Kind != record.KindEvent || r.Event.Type != "container" {
+			continue
+		}
+		e := r.Event
+		st := ctrs[e.Actor]
+		if st == nil {
+			st = &ctrState{id: e.Actor}
+			ctrs[e.Actor] = st
+		}
+		if e.Attrs.Name != "" {
+			st.name = e.Attrs.Name
+		}
+		if e.Attrs.ServiceName != "" {
+			st.service = e.Attrs.ServiceName
+		}
+		if len(e.Attrs.Labels) > 0 {
+			st.labels = e.Attrs.Labels
+		}
+		switch e.Action {
+		case "start", "unpause":
+			if st.running {
+				closeAt(st, e.TimeNano, "a second "+e.Action+" without a die or pause before it")
+			}
+			st.running, st.since = true, e.TimeNano
+		case "pause", "die":
+			if !st.running {
+				if e.Action == "die" && !wasRecorded(c, e.Actor) {
+					// Running since before the host's first record.
+					st.since, st.uncertainStart = firstTime, "its start was not recorded"
+					closeAt(st, e.TimeNano, "")
+				}
+				continue
+			}
+			closeAt(st, e.TimeNano, "")
+		}
+	}
+	ids := make([]string, 0, len(ctrs))
+	for id := range ctrs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if st := ctrs[id]; st.running {
+			iv := Interval{Host: c.Host, Container: st.id, Name: st.name, From: st.since, To: lastTime, service: st.service, labels: st.labels}
+			if iv.To > iv.From {
+				closeAt(st, lastTime, "")
+			}
+			out = append(out, Interval{Host: c.Host, Container: st.id, Name: st.name, From: lastTime, To: maxTime,
+				Uncertain: true, Reason: "still running at the host's last record", service: st.service, labels: st.labels})
+		}
+	}
+	return out
+}
+
+// wasRecorded reports whether the chain holds a start of the container
+// before now; used to tell a die of a container started before the chain.
+func wasRecorded(c *Chain, actor string) bool {
+	for _, s := range c.Records {
+		if e := s.Record.Event; e != nil && e.Actor == actor && (e.Action == "start" || e.Action == "unpause") {
+			return true
+		}
+	}
+	return false
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

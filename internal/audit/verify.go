@@ -1,0 +1,162 @@
+package audit
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// ArchiveVersion is the version of the archive format.
+const ArchiveVersion = 1
+
+// Archive is the evidence for a part of the ledger: the stored records, the
+// blocks (raw bytes, as committed) whose transactions carry them, and the
+// channel configuration block whose CAs they are checked against. Online
+// verification builds one in memory; export writes it to a file (gzip'd
+// JSON; []byte fields are base64).
+type Archive struct {
+	Version   int       `json:"version"`
+	Channel   string    `json:"channel"`
+	Chaincode string    `json:"chaincode"`
+	Created   time.Time `json:"created"`
+	// Host is the host exported ("" for every host); FromSeq and ToSeq the
+	// requested sequence range (0 for open ends).
+	Host    string `json:"host,omitempty"`
+	FromSeq uint64 `json:"fromSeq,omitempty"`
+	ToSeq   uint64 `json:"toSeq,omitempty"`
+	// Records per host in chain (seq) order, hosts in name order.
+	Records     []Stored `json:"records"`
+	Blocks      [][]byte `json:"blocks"`
+	ConfigBlock []byte   `json:"configBlock"`
+}
+
+// WriteArchive writes a as gzip'd JSON.
+func WriteArchive(w io.Writer, a *Archive) error {
+	zw := gzip.NewWriter(w)
+	enc := json.NewEncoder(zw)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	return nil
+}
+
+// ReadArchive reads an archive WriteArchive wrote.
+func ReadArchive(r io.Reader) (*Archive, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("read archive: %w", err)
+	}
+	var a Archive
+	if err := json.NewDecoder(zr).Decode(&a); err != nil {
+		return nil, fmt.Errorf("read archive: %w", err)
+	}
+	if a.Version != ArchiveVersion {
+		return nil, fmt.Errorf("read archive: version %d is not supported (want %d)", a.Version, ArchiveVersion)
+	}
+	return &a, nil
+}
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	Tx TxOptions
+	// Now, when set, judges heartbeat staleness (online verification).
+	Now             time.Time
+	HeartbeatFactor float64
+}
+
+// Verify checks every record of the archive: its own hash and ID, its
+// host's chain (from the archive's FromSeq), and the transaction that
+// carries it (VALID, creator bound to the host and chaining to its org's
+// CA, endorsements from enough organisations with valid signatures), and
+// every block carrying one (data hash, orderer signatures), against the
+// CAs of the archive's configuration block.
+func Verify(a *Archive, opt VerifyOptions) *Report {
+	rep := &Report{Records: len(a.Records)}
+	if opt.Tx.Channel == "" {
+		opt.Tx.Channel = a.Channel
+	}
+	if opt.Tx.Chaincode == "" {
+		opt.Tx.Chaincode = a.Chaincode
+	}
+	cfg, err := ParseBlock(a.ConfigBlock)
+	var trust *Trust
+	if err == nil {
+		trust, err = TrustFromConfigBlock(cfg)
+	}
+	if err != nil {
+		rep.add(Finding{Severity: Error, Problem: fmt.Sprintf("configuration block: %v", err)})
+		return rep
+	}
+
+	// Index the transactions of the blocks.
+	txs := map[string]*Tx{}
+	blocks := map[uint64]*Block{}
+	for i, raw := range a.Blocks {
+		b, err := ParseBlock(raw)
+		if err != nil {
+			rep.add(Finding{Severity: Error, Problem: fmt.Sprintf("archive block %d: %v", i, err)})
+			continue
+		}
+		blocks[b.Number] = b
+		for _, tx := range b.Txs {
+			if tx.ID != "" {
+				txs[tx.ID] = tx
+			}
+		}
+	}
+	rep.Blocks = len(blocks)
+	blockProb := map[uint64][]string{}
+	for n, b := range blocks {
+		blockProb[n] = blockProblems(b, trust)
+	}
+
+	// Chains, per host in listed order.
+	byHost := map[string][]Stored{}
+	var hosts []string
+	for _, st := range a.Records {
+		h, _ := st.Claimed()
+		if _, ok := byHost[h]; !ok {
+			hosts = append(hosts, h)
+		}
+		byHost[h] = append(byHost[h], st)
+	}
+	sort.Strings(hosts)
+	rep.Hosts = len(hosts)
+	for _, h := range hosts {
+		c := CheckChain(h, byHost[h], ChainOptions{From: a.FromSeq, Now: opt.Now, HeartbeatFactor: opt.HeartbeatFactor})
+		rep.add(c.Findings...)
+	}
+
+	// Transactions.
+	txProb := map[string][]string{}
+	for _, st := range a.Records {
+		tx := txs[st.TxID]
+		if tx == nil {
+			rep.add(about(Error, st, "its transaction %s is in none of the archive's blocks", st.TxID))
+			continue
+		}
+		p, ok := txProb[tx.ID]
+		if !ok {
+			p = txProblems(tx, trust, opt.Tx)
+			txProb[tx.ID] = p
+		}
+		for _, s := range p {
+			rep.add(about(Error, st, "%s", s))
+		}
+		for _, s := range recordProblems(tx, st) {
+			rep.add(about(Error, st, "%s", s))
+		}
+		for _, s := range blockProb[tx.Block] {
+			rep.add(about(Error, st, "%s", s))
+		}
+	}
+	rep.Transactions = len(txProb)
+	return rep
+}
