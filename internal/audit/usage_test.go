@@ -1,0 +1,103 @@
+package audit
+
+import (
+	"testing"
+	"time"
+
+	"github.com/e2l-project/e2l/internal/record"
+)
+
+func plain(recs ...record.Sealed) []Stored {
+	var out []Stored
+	for _, s := range recs {
+		out = append(out, Stored{ID: s.ID, Hash: s.Hash, Record: s.Record.Canonical()})
+	}
+	return out
+}
+
+func TestComputeUsage(t *testing.T) {
+	s := time.Second
+	svc := map[string]string{ServiceLabel: "api", "team": "blue"}
+	tests := []struct {
+		name          string
+		build         func(c *chainer) []record.Sealed
+		from, to      time.Duration
+		by            string
+		wantGroups    int
+		wantRunning   time.Duration
+		wantUncertain time.Duration
+	}{
+		{"start to die counts the whole interval", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(-s).start(), c.at(0).event("container", "start", "c1", "web", nil),
+				c.at(4 * s).event("container", "kill", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil),
+				c.at(11 * s).event("container", "stop", "c1", "web", nil)}
+		}, 0, 100 * s, "", 1, 10 * s, 0},
+		{"paused time is excluded", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(4 * s).event("container", "pause", "c1", "web", nil),
+				c.at(6 * s).event("container", "unpause", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil)}
+		}, 0, 100 * s, "", 1, 8 * s, 0},
+		{"intervals are clipped to the window", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil)}
+		}, 5 * s, 8 * s, "", 1, 3 * s, 0},
+		{"an interval outside the window is not counted", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil)}
+		}, 20 * s, 30 * s, "", 0, 0, 0},
+		{"an interval overlapping a gap is uncertain, not dropped", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(3 * s).gap(2*s, 3*s),
+				c.at(10 * s).event("container", "die", "c1", "web", nil)}
+		}, 0, 100 * s, "", 1, 0, 10 * s},
+		{"a gap outside the interval leaves it certain", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil),
+				c.at(30 * s).gap(20*s, 30*s)}
+		}, 0, 100 * s, "", 1, 10 * s, 0},
+		{"an interval over missing records is uncertain", func(c *chainer) []record.Sealed {
+			r := []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil)}
+			c.skip()
+			return append(r, c.at(10*s).event("container", "die", "c1", "web", nil))
+		}, 0, 100 * s, "", 1, 0, 10 * s},
+		{"running at the last record is certain up to it and uncertain after", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).heartbeat()}
+		}, 0, 20 * s, "", 1, 10 * s, 10 * s},
+		{"a die whose start was not recorded is uncertain from the first record", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).start(), c.at(5 * s).event("container", "die", "c1", "web", nil)}
+		}, 0, 100 * s, "", 1, 0, 5 * s},
+		{"containers group by service", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "api.1", svc), c.at(1 * s).event("container", "start", "c2", "api.2", svc),
+				c.at(5 * s).event("container", "die", "c1", "api.1", svc), c.at(7 * s).event("container", "die", "c2", "api.2", svc)}
+		}, 0, 100 * s, "service", 1, 11 * s, 0},
+		{"containers group by a label", func(c *chainer) []record.Sealed {
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "api.1", svc), c.at(1 * s).event("container", "start", "c2", "db", nil),
+				c.at(5 * s).event("container", "die", "c1", "api.1", svc), c.at(7 * s).event("container", "die", "c2", "db", nil)}
+		}, 0, 100 * s, "label=team", 2, 11 * s, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newChainer(t, "node1")
+			ch := CheckChain("node1", plain(tc.build(c)...), ChainOptions{})
+			rows, ivs, err := ComputeUsage([]*Chain{ch}, UsageOptions{From: t0.Add(tc.from).UnixNano(), To: t0.Add(tc.to).UnixNano(), By: tc.by})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var run, unc time.Duration
+			for _, r := range rows {
+				run += r.Running
+				unc += r.Uncertain
+			}
+			if len(rows) != tc.wantGroups || run != tc.wantRunning || unc != tc.wantUncertain {
+				t.Fatalf("got %d groups, running %s, uncertain %s; want %d, %s, %s\nrows %+v\nintervals %+v",
+					len(rows), run, unc, tc.wantGroups, tc.wantRunning, tc.wantUncertain, rows, ivs)
+			}
+			for _, iv := range ivs {
+				if iv.Uncertain && iv.Reason == "" {
+					t.Fatalf("uncertain interval without a reason: %+v", iv)
+				}
+			}
+		})
+	}
+}
+
+func TestComputeUsageRefusesABadGrouping(t *testing.T) {
+	if _, _, err := ComputeUsage(nil, UsageOptions{By: "colour"}); err == nil {
+		t.Fatal("want an error for --by colour")
+	}
+}
