@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -37,7 +36,9 @@ type keyPair struct {
 	msp  string
 }
 
-func (k keyPair) pem() []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.cert.Raw}) }
+func (k keyPair) pem() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.cert.Raw})
+}
 
 func (k keyPair) serialized(t testing.TB) []byte {
 	b, err := proto.Marshal(&msp.SerializedIdentity{Mspid: k.msp, IdBytes: k.pem()})
@@ -313,5 +314,3 @@ func (c *chainer) gap(from, to time.Duration) record.Sealed {
 func (c *chainer) start() record.Sealed {
 	return c.add(record.Record{Kind: record.KindStart, Lifecycle: &record.Lifecycle{Version: "test"}})
 }
-
-var _ = asn1.Marshal

@@ -29,26 +29,26 @@ func TestComputeUsage(t *testing.T) {
 	}{
 		{"start to die counts the whole interval", func(c *chainer) []record.Sealed {
 			return []record.Sealed{c.at(-s).start(), c.at(0).event("container", "start", "c1", "web", nil),
-				c.at(4 * s).event("container", "kill", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil),
-				c.at(11 * s).event("container", "stop", "c1", "web", nil)}
+				c.at(4*s).event("container", "kill", "c1", "web", nil), c.at(10*s).event("container", "die", "c1", "web", nil),
+				c.at(11*s).event("container", "stop", "c1", "web", nil)}
 		}, 0, 100 * s, "", 1, 10 * s, 0},
 		{"paused time is excluded", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(4 * s).event("container", "pause", "c1", "web", nil),
-				c.at(6 * s).event("container", "unpause", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil)}
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(4*s).event("container", "pause", "c1", "web", nil),
+				c.at(6*s).event("container", "unpause", "c1", "web", nil), c.at(10*s).event("container", "die", "c1", "web", nil)}
 		}, 0, 100 * s, "", 1, 8 * s, 0},
 		{"intervals are clipped to the window", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil)}
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10*s).event("container", "die", "c1", "web", nil)}
 		}, 5 * s, 8 * s, "", 1, 3 * s, 0},
 		{"an interval outside the window is not counted", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil)}
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10*s).event("container", "die", "c1", "web", nil)}
 		}, 20 * s, 30 * s, "", 0, 0, 0},
 		{"an interval overlapping a gap is uncertain, not dropped", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(3 * s).gap(2*s, 3*s),
-				c.at(10 * s).event("container", "die", "c1", "web", nil)}
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(3*s).gap(2*s, 3*s),
+				c.at(10*s).event("container", "die", "c1", "web", nil)}
 		}, 0, 100 * s, "", 1, 0, 10 * s},
 		{"a gap outside the interval leaves it certain", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).event("container", "die", "c1", "web", nil),
-				c.at(30 * s).gap(20*s, 30*s)}
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10*s).event("container", "die", "c1", "web", nil),
+				c.at(30*s).gap(20*s, 30*s)}
 		}, 0, 100 * s, "", 1, 10 * s, 0},
 		{"an interval over missing records is uncertain", func(c *chainer) []record.Sealed {
 			r := []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil)}
@@ -59,15 +59,15 @@ func TestComputeUsage(t *testing.T) {
 			return []record.Sealed{c.at(0).event("container", "start", "c1", "web", nil), c.at(10 * s).heartbeat()}
 		}, 0, 20 * s, "", 1, 10 * s, 10 * s},
 		{"a die whose start was not recorded is uncertain from the first record", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).start(), c.at(5 * s).event("container", "die", "c1", "web", nil)}
+			return []record.Sealed{c.at(0).start(), c.at(5*s).event("container", "die", "c1", "web", nil)}
 		}, 0, 100 * s, "", 1, 0, 5 * s},
 		{"containers group by service", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).event("container", "start", "c1", "api.1", svc), c.at(1 * s).event("container", "start", "c2", "api.2", svc),
-				c.at(5 * s).event("container", "die", "c1", "api.1", svc), c.at(7 * s).event("container", "die", "c2", "api.2", svc)}
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "api.1", svc), c.at(1*s).event("container", "start", "c2", "api.2", svc),
+				c.at(5*s).event("container", "die", "c1", "api.1", svc), c.at(7*s).event("container", "die", "c2", "api.2", svc)}
 		}, 0, 100 * s, "service", 1, 11 * s, 0},
 		{"containers group by a label", func(c *chainer) []record.Sealed {
-			return []record.Sealed{c.at(0).event("container", "start", "c1", "api.1", svc), c.at(1 * s).event("container", "start", "c2", "db", nil),
-				c.at(5 * s).event("container", "die", "c1", "api.1", svc), c.at(7 * s).event("container", "die", "c2", "db", nil)}
+			return []record.Sealed{c.at(0).event("container", "start", "c1", "api.1", svc), c.at(1*s).event("container", "start", "c2", "db", nil),
+				c.at(5*s).event("container", "die", "c1", "api.1", svc), c.at(7*s).event("container", "die", "c2", "db", nil)}
 		}, 0, 100 * s, "label=team", 2, 11 * s, 0},
 	}
 	for _, tc := range tests {

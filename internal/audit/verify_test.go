@@ -250,7 +250,9 @@ func TestReceiptVerifiesOfflineAndCatchesTampering(t *testing.T) {
 		t.Fatalf("receipt read back fails: %v", errorsOf(rep))
 	}
 	tamper := map[string]func(r *Receipt){
-		"an altered record":          func(r *Receipt) { r.Record.Record = bytes.Replace(r.Record.Record, []byte("start"), []byte("stast"), 1) },
+		"an altered record": func(r *Receipt) {
+			r.Record.Record = bytes.Replace(r.Record.Record, []byte("start"), []byte("stast"), 1)
+		},
 		"a different block":          func(r *Receipt) { r.Block = a.Blocks[2] },
 		"a forged orderer signature": func(r *Receipt) { r.Block = resignBlock(t, r.Block, newCert(t, "OrdererMSP", "rogue", nil, nil)) },
 		"another config block":       func(r *Receipt) { r.ConfigBlock = newWorld(t).config },

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigTakesFlagsThenEnvironmentThenEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	env := filepath.Join(dir, "collector.env")
+	body := "# written by the network\nE2L_HOST=vm\nE2L_MSP_ID=ProviderMSP\nE2L_CERT=/f/cert.pem\nE2L_KEY=\"/f/key.pem\"\n" +
+		"E2L_PEER_ENDPOINTS=a:1, b:2\nE2L_PEER_TLS_CA=/f/ca.pem\nE2L_CHANNEL=e2l\n"
+	if err := os.WriteFile(env, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := connFlags{envFile: env, cert: "/flag/cert.pem"}
+	getenv := func(k string) string { return map[string]string{"E2L_MSP_ID": "UserMSP"}[k] }
+	cfg, err := f.config(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CertFile != "/flag/cert.pem" || cfg.MSPID != "UserMSP" || cfg.KeyFile != "/f/key.pem" ||
+		strings.Join(cfg.Endpoints, ",") != "a:1,b:2" || cfg.Chaincode != "e2l" {
+		t.Fatalf("config %+v", cfg)
+	}
+}
+
+func TestMissingSettingsAreAUsageError(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"hosts"}, func(string) string { return "" }, &out, &errb)
+	if code != exitUsage || !strings.Contains(errb.String(), "missing MSP ID (E2L_MSP_ID)") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func TestBadArgumentsAreUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"timeline"}, {"events", "--output", "xml", "--host", "h"}, {"usage"}, {"nope"}, {"hosts", "--bogus"}} {
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), args, func(string) string { return "" }, &out, &errb); code == exitOK {
+			t.Fatalf("%v: exit 0", args)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"now": now, "24h": now.Add(-24 * time.Hour), "2026-01-01": time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		"2026-01-02T03:00:00Z": time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC), "1767323045000000000": time.Unix(0, 1767323045000000000),
+	} {
+		got, err := parseTime(in, now)
+		if err != nil || got != want.UnixNano() {
+			t.Fatalf("parseTime(%q) = %d, %v; want %d", in, got, err, want.UnixNano())
+		}
+	}
+	if _, err := parseTime("yesterday", now); err == nil {
+		t.Fatal("parseTime accepts yesterday")
+	}
+}
