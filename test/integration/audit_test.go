@@ -3,7 +3,9 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -160,6 +162,39 @@ func TestAuditorCLI(t *testing.T) {
 			"--since", strconv.FormatInt(at(0).UnixNano(), 10), "-o", "csv"))
 		if code != 0 || !strings.Contains(envOut, svc) {
 			t.Fatalf("events --type service with --env-file: exit %d\n%s\n%s", code, envOut, errOut)
+		}
+	})
+
+	t.Run("events --watch streams the records from the blocks", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		args := append(append([]string{}, cli.conn...), "events", "--watch", "--start-block", "0", "--host", host, "-o", "json")
+		cmd := exec.CommandContext(ctx, bin, args...)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cancel(); _ = cmd.Wait() }()
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		seen := 0
+		for seen < len(all) && sc.Scan() {
+			var r struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatalf("watch line: %v: %s", err, sc.Bytes())
+			}
+			if r.ID != all[seen].ID {
+				t.Fatalf("watch record %d is %s, want %s", seen, r.ID, all[seen].ID)
+			}
+			seen++
+		}
+		if seen != len(all) {
+			t.Fatalf("watch streamed %d of %d records (%v)", seen, len(all), sc.Err())
 		}
 	})
 
