@@ -13,7 +13,7 @@ IMAGE_TAG := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 endif
 COLLECTOR_IMAGE ?= e2l-collector
 CHAINCODE_IMAGE ?= e2l-chaincode
-IMAGE_CTX       := $(BIN)/image
+IMAGE_CTX       ?= $(BIN)/image
 # Static binaries: the images are FROM scratch (no libc, no shell).
 STATIC_BUILD    := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '-s -w'
 STACK_NAME      ?= e2l
