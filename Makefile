@@ -120,3 +120,16 @@ lint: ## gofmt and go vet (also with the integration tag)
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/integration/...
 include deploy/deploy.mk
+
+# --- benchmarks (bench/, cmd/e2l-bench) ---------------------------------------
+# make bench [BENCH_FLAGS='--duration 20s --only gateway-ceiling']: its own
+# fresh network in .e2l/bench-network (port base 53000, batch timeout 500ms),
+# about 8-10 minutes on 2 cores; prints the table and writes
+# docs/benchmarks.json and docs/benchmarks.md.
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: fabric-bin ## run the benchmarks on an own network: table, docs/benchmarks.json, docs/benchmarks.md
+	$(GO) build -o $(BIN)/bench/ ./cmd/e2l-collector ./cmd/e2l-chaincode ./cmd/e2l-bench
+	$(BIN)/bench/e2l-bench --fabric-bin $(FABRIC_BIN) --chaincode-bin $(BIN)/bench/e2l-chaincode \
+		--collector-bin $(BIN)/bench/e2l-collector $(BENCH_FLAGS)
