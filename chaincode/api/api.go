@@ -24,7 +24,7 @@ type Stored struct {
 
 // Sealed decodes the stored record and re-verifies it: canonical bytes,
 // schema, ID and hash.
-func (s *Stored) Sealed() (record.Sealed, error) {
+func (s Stored) Sealed() (record.Sealed, error) {
 	r, err := record.DecodeRecord(s.Record)
 	if err != nil {
 		return record.Sealed{}, err
@@ -133,7 +133,7 @@ type EventInfo struct {
 
 // Claimed returns the host and seq the stored record claims, read leniently
 // so that an altered record can still be named.
-func (s *Stored) Claimed() (host string, seq uint64) {
+func (s Stored) Claimed() (host string, seq uint64) {
 	var r struct {
 		Host string `json:"host"`
 		Seq  uint64 `json:"seq"`

@@ -1,51 +1,16 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
-	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/chaincode/api"
 )
 
-// Stored is one record as the e2l chaincode stores and returns it (the
-// chaincode's Stored type, mirrored here so that auditors do not link the
-// contract): the record's canonical encoding byte for byte, and who wrote it
-// in which transaction.
-type Stored struct {
-	ID         string          `json:"id"`
-	Hash       string          `json:"hash"`
-	Record     json.RawMessage `json:"record"`
-	MSP        string          `json:"msp"`
-	CertSHA256 string          `json:"certSha256"`
-	TxID       string          `json:"txId"`
-	TxTime     int64           `json:"txTime"`
-}
-
-// Sealed decodes the stored record and re-verifies it: canonical bytes,
-// schema, ID and hash.
-func (s Stored) Sealed() (record.Sealed, error) {
-	r, err := record.DecodeRecord(s.Record)
-	if err != nil {
-		return record.Sealed{}, err
-	}
-	sealed := record.Sealed{ID: s.ID, Hash: s.Hash, Record: r}
-	if err := sealed.Check(); err != nil {
-		return record.Sealed{}, err
-	}
-	return sealed, nil
-}
-
-// Claimed returns the host and seq the stored record claims, read leniently
-// so that an altered record can still be named.
-func (s Stored) Claimed() (host string, seq uint64) {
-	var r struct {
-		Host string `json:"host"`
-		Seq  uint64 `json:"seq"`
-	}
-	_ = json.Unmarshal(s.Record, &r)
-	return r.Host, r.Seq
-}
+// Stored is one record as the e2l chaincode stores and returns it: the
+// record's canonical encoding byte for byte, and who wrote it in which
+// transaction (see chaincode/api).
+type Stored = api.Stored
 
 // Severity of a finding.
 type Severity int

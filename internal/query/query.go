@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/signer"
 )
@@ -268,15 +269,7 @@ func (c *Client) Record(ctx context.Context, id string) (audit.Stored, error) {
 }
 
 // Host is one host of ListHosts.
-type Host struct {
-	Host          string `json:"host"`
-	MSP           string `json:"msp"`
-	LastHeartbeat *struct {
-		ID   string `json:"id"`
-		Seq  uint64 `json:"seq"`
-		Time int64  `json:"time"`
-	} `json:"lastHeartbeat"`
-}
+type Host = api.HostInfo
 
 // Hosts lists every host that wrote records, in name order.
 func (c *Client) Hosts(ctx context.Context) ([]Host, error) {
@@ -287,10 +280,7 @@ func (c *Client) Hosts(ctx context.Context) ([]Host, error) {
 		if err != nil {
 			return nil, err
 		}
-		var p struct {
-			Hosts    []Host `json:"hosts"`
-			Bookmark string `json:"bookmark"`
-		}
+		var p api.HostPage
 		if err := json.Unmarshal(b, &p); err != nil {
 			return nil, fmt.Errorf("ListHosts: decode: %w", err)
 		}
