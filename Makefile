@@ -52,18 +52,38 @@ e2lnet: ## build the network tool .bin/e2lnet
 chaincode-bin: ## build the chaincode server .bin/e2l-chaincode
 	$(GO) build -o $(BIN)/e2l-chaincode ./cmd/e2l-chaincode
 
+# This machine's collector (scripts/collector.sh): spool, log and pid file in
+# COLLECTOR_DIR, /metrics on COLLECTOR_LISTEN.
+COLLECTOR_DIR    ?= .e2l/collector
+COLLECTOR_LISTEN ?= 127.0.0.1:9464
+COLLECTOR_ENV     = NET_DIR=$(NET_DIR) HOST=$(shell hostname) COLLECTOR_DIR=$(COLLECTOR_DIR) \
+	COLLECTOR_LISTEN=$(COLLECTOR_LISTEN) COLLECTOR_BIN=$(BIN)/e2l-collector E2L_CLI=$(BIN)/e2l
+
 .PHONY: up
-up: fabric-bin chaincode-bin e2lnet ## start the local Fabric network (restarts an existing one) and enroll this machine in Provider
+up: fabric-bin chaincode-bin e2lnet ## start the local network (restarts an existing one), enroll this machine, start its collector, show a container recorded
 	$(E2LNET) up --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
-	$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname)
+	@# Enrolling again would replace the identity a running collector uses. Not
+	@# enrolled means a new network: a spool of an old one's chain is discarded.
+	@if [ -f $(NET_DIR)/hosts/$(shell hostname)/collector.env ]; then echo "host $(shell hostname) already enrolled"; else \
+		$(COLLECTOR_ENV) scripts/collector.sh stop && rm -rf $(COLLECTOR_DIR)/spool && \
+		$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname); fi
+	$(GO) build -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
+	@$(COLLECTOR_ENV) scripts/collector.sh start
+	@$(COLLECTOR_ENV) scripts/demo.sh
 
 .PHONY: up-fresh
-up-fresh: fabric-bin chaincode-bin e2lnet ## like up, but discard the existing network and create a new one
+up-fresh: fabric-bin chaincode-bin e2lnet ## like up, but discard the existing network (and the collector's spool) and create a new one
+	@$(COLLECTOR_ENV) scripts/collector.sh stop
+	rm -rf $(COLLECTOR_DIR)/spool
 	$(E2LNET) up --dir $(NET_DIR) --fresh --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
 	$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname)
+	$(GO) build -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
+	@$(COLLECTOR_ENV) scripts/collector.sh start
+	@$(COLLECTOR_ENV) scripts/demo.sh
 
 .PHONY: down
-down: ## stop the local network (state kept; see down-purge)
+down: ## stop this machine's collector (it drains its spool first), then the local network (state kept; see down-purge)
+	@$(COLLECTOR_ENV) scripts/collector.sh stop
 	@if [ -x $(BIN)/e2lnet ]; then $(E2LNET) down --dir $(NET_DIR); else $(GO) run ./network/cmd/e2lnet down --dir $(NET_DIR); fi
 
 .PHONY: down-purge
@@ -81,6 +101,11 @@ enroll: e2lnet ## enroll a host identity: make enroll ORG=Provider HOST=name [RO
 .PHONY: deploy-cc
 deploy-cc: chaincode-bin e2lnet ## deploy the chaincode again as the next sequence (upgrade)
 	$(E2LNET) deploy-cc --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode
+
+.PHONY: faults
+faults: fabric-bin ## run the fault suite alone (real processes, two 60 s outages; about 10 minutes) and print its summary table
+	@set +e; $(GO) test -tags integration -count=1 -timeout 25m -run '^TestFaultSuite$$' -v ./test/integration/; rc=$$?; \
+		echo; cat test/integration/.artifacts/faults.md 2>/dev/null; exit $$rc
 
 .PHONY: test-integration
 test-integration: fabric-bin ## run the integration tests (own network on port base 27000, Docker)
