@@ -1,0 +1,717 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+
+	"github.com/e2l-project/e2l/chaincode/api"
+	"github.com/e2l-project/e2l/network"
+)
+
+// swarmStack is the stack name the test deploys deploy/swarm/stack.yml as.
+const swarmStack = "e2lit"
+
+// awaitedMetrics are metric names deploy/prometheus/alerts.yml uses that the
+// collector does not export yet: the check that every alert reads a real
+// series logs them instead of failing. Delete an entry once it is exported.
+var awaitedMetrics = map[string]string{
+	"e2l_collector_identity_cert_expiry_timestamp_seconds": "certificate expiry gauge (alerts E2LCertificateExpiring*), asked of the collector's engineer",
+}
+
+// The shipped Swarm deployment end to end on this machine: the images built
+// without a registry, the collector stack deployed as a global service with
+// the node's own enrolled identity, its health check, its metrics scraped by
+// a real Prometheus through Swarm service discovery with the shipped
+// configuration and alert rules, events recorded on the ledger under the
+// node's identity, and JSON logs.
+func TestSwarmStack(t *testing.T) {
+	prometheusBin := swarmLookTool(t, "prometheus")
+	promtoolBin := swarmLookTool(t, "promtool")
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+
+	swarmEnsureManager(t)
+	nodeName, err := docker(ctx, "", "node", "inspect", "self", "--format", "{{.Description.Hostname}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureTestImage(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	collectorImage := swarmBuildImages(t, root)
+
+	// The node's own identity: enrolled for the node's Swarm host name, the
+	// E2L_HOST the stack gives the collector.
+	id := enrollHost(t, network.Provider, nodeName, network.EnrollOptions{})
+	certSum := swarmCertSHA256(t, id.CertPath)
+
+	// The peers listen on 127.0.0.1 of this machine; in production they are
+	// remote. The collector stays on the stack's overlay network (so Swarm
+	// service discovery sees its host-mode port) and reaches the peers
+	// through relays on the docker_gwbridge address, verifying the peers'
+	// TLS certificates for "localhost".
+	gwIP, err := docker(ctx, "", "network", "inspect", "docker_gwbridge", "--format", "{{(index .IPAM.Config 0).Gateway}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var relayed []string
+	for _, ep := range strings.Split(id.Lookup("E2L_PEER_ENDPOINTS"), ",") {
+		relayed = append(relayed, swarmRelay(t, gwIP, ep))
+	}
+
+	identityDir := swarmProvision(t, root, id, nodeName, []string{
+		"E2L_HOST=" + nodeName,
+		"E2L_MSP_ID=" + id.MSPID,
+		"E2L_PEER_ENDPOINTS=" + strings.Join(relayed, ","),
+		"E2L_PEER_TLS_CA=" + id.Lookup("E2L_PEER_TLS_CA"),
+		"E2L_PEER_TLS_SERVER_NAME=localhost",
+	})
+
+	metricsPort := swarmFreePort(t)
+	sockGID, err := swarmSocketGID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	swarmDeploy(t, root, []string{
+		"E2L_DOCKER_GID=" + sockGID,
+		"E2L_COLLECTOR_IMAGE=" + collectorImage,
+		"E2L_IDENTITY_DIR=" + identityDir,
+		"E2L_METRICS_PORT=" + strconv.Itoa(metricsPort),
+		"E2L_HEARTBEAT_INTERVAL=5s",
+	})
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
+
+	t.Run("the collector task runs and its health check passes", func(t *testing.T) {
+		eventually(t, 3*time.Minute, time.Second, func() error {
+			ps, err := docker(ctx, "", "service", "ps", swarmStack+"_collector", "--filter", "desired-state=running",
+				"--format", "{{.Node}} {{.CurrentState}} {{.Error}}")
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(ps, nodeName+" Running") {
+				return fmt.Errorf("task: %q", ps)
+			}
+			cid, err := swarmCollectorContainer(t)
+			if err != nil {
+				return err
+			}
+			health, err := docker(ctx, "", "inspect", cid, "--format", "{{.State.Health.Status}}")
+			if err != nil {
+				return err
+			}
+			if health != "healthy" {
+				return fmt.Errorf("container %s health %q", cid, health)
+			}
+			return nil
+		})
+	})
+	if t.Failed() {
+		swarmDumpLogs(t)
+		t.FailNow()
+	}
+
+	t.Run("the collector is ready: event stream open and a ledger commit", func(t *testing.T) {
+		eventually(t, 2*time.Minute, time.Second, func() error {
+			code, body, err := swarmGet(metricsURL + "/readyz")
+			if err != nil {
+				return err
+			}
+			if code != http.StatusOK {
+				return fmt.Errorf("/readyz %d: %s", code, body)
+			}
+			return nil
+		})
+	})
+	if t.Failed() {
+		swarmDumpLogs(t)
+		t.FailNow()
+	}
+
+	t.Run("a service and a container created after the deploy are on the ledger under the node's identity", func(t *testing.T) {
+		svcName := fmt.Sprintf("e2lit-probe-svc-%d", time.Now().UnixNano())
+		svcID, err := docker(ctx, "", "service", "create", "--detach", "--no-resolve-image", "--quiet",
+			"--name", svcName, "--replicas", "0", testImage, "sleep", "600")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = docker(context.WithoutCancel(ctx), "", "service", "rm", svcID) })
+		ctrID, err := docker(ctx, "", "run", "-d", "--name", fmt.Sprintf("e2lit-probe-ctr-%d", time.Now().UnixNano()),
+			"--network", "none", testImage, "sleep", "600")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = docker(context.WithoutCancel(ctx), "", "rm", "-f", ctrID) })
+
+		contract := e2lContract(connectGateway(t, id))
+		for _, actor := range []struct{ kind, id string }{{"service", svcID}, {"container", ctrID}} {
+			var rec api.Stored
+			eventually(t, 90*time.Second, time.Second, func() error {
+				var err error
+				rec, err = swarmFindEvent(t, contract, actor.id, actor.kind, "create")
+				return err
+			})
+			sealed, err := rec.Sealed()
+			if err != nil {
+				t.Fatalf("the %s's create record does not re-verify: %v", actor.kind, err)
+			}
+			if sealed.Record.Host != nodeName {
+				t.Errorf("%s create recorded by host %q, want %q", actor.kind, sealed.Record.Host, nodeName)
+			}
+			if rec.MSP != id.MSPID || rec.CertSHA256 != certSum {
+				t.Errorf("%s create signed by %s %s, want the node's own identity %s %s", actor.kind, rec.MSP, rec.CertSHA256, id.MSPID, certSum)
+			}
+		}
+	})
+
+	t.Run("Prometheus discovers the task through Swarm service discovery and ingests its metrics", func(t *testing.T) {
+		promURL := swarmStartPrometheus(t, prometheusBin, filepath.Join(root, "deploy", "prometheus", "prometheus.yml"))
+		eventually(t, 2*time.Minute, 2*time.Second, func() error {
+			var targets struct {
+				Data struct {
+					ActiveTargets []struct {
+						Labels    map[string]string `json:"labels"`
+						ScrapeURL string            `json:"scrapeUrl"`
+						Health    string            `json:"health"`
+						LastError string            `json:"lastError"`
+					} `json:"activeTargets"`
+				} `json:"data"`
+			}
+			if err := swarmGetJSON(promURL+"/api/v1/targets?state=active", &targets); err != nil {
+				return err
+			}
+			for _, tg := range targets.Data.ActiveTargets {
+				if tg.Labels["job"] == "e2l-collector" && tg.Labels["instance"] == nodeName {
+					if !strings.HasSuffix(tg.ScrapeURL, fmt.Sprintf(":%d/metrics", metricsPort)) {
+						return fmt.Errorf("target %s is not the host-mode published port %d", tg.ScrapeURL, metricsPort)
+					}
+					if tg.Health != "up" {
+						return fmt.Errorf("target %s health %s %s", tg.ScrapeURL, tg.Health, tg.LastError)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("no e2l-collector target for %s among %+v", nodeName, targets.Data.ActiveTargets)
+		})
+		eventually(t, time.Minute, 2*time.Second, func() error {
+			n, err := swarmQueryScalar(promURL, fmt.Sprintf(`count({__name__=~"e2l_collector_.+", job="e2l-collector", instance=%q})`, nodeName))
+			if err != nil {
+				return err
+			}
+			if n < 20 {
+				return fmt.Errorf("%v e2l_collector_ series ingested", n)
+			}
+			up, err := swarmQueryScalar(promURL, fmt.Sprintf(`e2l_collector_docker_stream_up{instance=%q}`, nodeName))
+			if err != nil {
+				return err
+			}
+			if up != 1 {
+				return fmt.Errorf("e2l_collector_docker_stream_up = %v", up)
+			}
+			return nil
+		})
+		var rules struct {
+			Data struct {
+				Groups []struct {
+					Rules []struct {
+						Name   string `json:"name"`
+						Health string `json:"health"`
+					} `json:"rules"`
+				} `json:"groups"`
+			} `json:"data"`
+		}
+		if err := swarmGetJSON(promURL+"/api/v1/rules", &rules); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, g := range rules.Data.Groups {
+			n += len(g.Rules)
+		}
+		if n == 0 {
+			t.Errorf("Prometheus loaded no alert rules from the shipped configuration")
+		}
+	})
+
+	t.Run("the scrape passes promtool check metrics and serves every metric the alerts read", func(t *testing.T) {
+		code, body, err := swarmGet(metricsURL + "/metrics")
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("scrape: %d %v", code, err)
+		}
+		check := exec.CommandContext(ctx, promtoolBin, "check", "metrics")
+		check.Stdin = strings.NewReader(body)
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+		exported := map[string]bool{}
+		for _, line := range strings.Split(body, "\n") {
+			if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
+				exported[f[2]] = true
+			}
+		}
+		alerts, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", "alerts.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range slices.Compact(slices.Sorted(slices.Values(regexp.MustCompile(`\be2l_collector_[a-z0-9_]+`).FindAllString(string(alerts), -1)))) {
+			switch {
+			case exported[m]:
+			case awaitedMetrics[m] != "":
+				t.Logf("NOT YET EXPORTED by the collector: %s (%s)", m, awaitedMetrics[m])
+			default:
+				t.Errorf("alerts.yml reads %s, which the collector does not export", m)
+			}
+		}
+	})
+
+	t.Run("the collector's service logs are JSON lines", func(t *testing.T) {
+		out, err := dockerCmd(ctx, "", "service", "logs", "--raw", "--no-trunc", swarmStack+"_collector").CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker service logs: %v\n%s", err, out)
+		}
+		lines := 0
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" {
+				continue
+			}
+			lines++
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(line), &entry); err != nil {
+				t.Errorf("not a JSON line: %q: %v", line, err)
+				continue
+			}
+			if entry["level"] == nil || entry["msg"] == nil || entry["ts"] == nil {
+				t.Errorf("log line without level, msg or ts: %s", line)
+			}
+		}
+		if lines == 0 {
+			t.Error("the collector logged nothing")
+		}
+	})
+}
+
+// swarmLookTool finds a Prometheus tool, or skips the test: install Debian's
+// package prometheus (.ci/run does).
+func swarmLookTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not found (install the Debian package prometheus): %v", name, err)
+	}
+	return p
+}
+
+// swarmEnsureManager makes this machine's Docker Engine a swarm manager if
+// it is in no swarm, and makes it leave again when the test ends. A
+// loopback advertise address keeps the one-node swarm off the machine's
+// networks (and makes the node's address, the scrape target, 127.0.0.1).
+func swarmEnsureManager(t *testing.T) {
+	t.Helper()
+	ctx := t.Context()
+	state, err := docker(ctx, "", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch state {
+	case "active true":
+		t.Log("the Docker Engine is already a swarm manager: using that swarm, leaving it as it is")
+		return
+	case "inactive false":
+	default:
+		t.Fatalf("the Docker Engine's swarm state is %q: need a manager or no swarm", state)
+	}
+	// swarm init creates the docker_gwbridge network and leave keeps it.
+	_, gwErr := docker(ctx, "", "network", "inspect", "docker_gwbridge")
+	hadGWBridge := gwErr == nil
+	if _, err := docker(ctx, "", "swarm", "init", "--advertise-addr", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.WithoutCancel(ctx)
+		if _, err := docker(ctx, "", "swarm", "leave", "--force"); err != nil {
+			t.Errorf("leave the swarm this test created: %v", err)
+			return
+		}
+		if !hadGWBridge {
+			if _, err := docker(ctx, "", "network", "rm", "docker_gwbridge"); err != nil {
+				t.Logf("remove docker_gwbridge, which the swarm created: %v", err)
+			}
+		}
+	})
+}
+
+// swarmBuildImages builds both images with `make image` (static binaries,
+// FROM scratch, no registry) under a test tag, checks the chaincode image
+// starts its binary, and returns the collector image.
+func swarmBuildImages(t *testing.T, root string) string {
+	t.Helper()
+	ctx := t.Context()
+	tag := fmt.Sprintf("it-%d", os.Getpid())
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "image",
+		"IMAGE_TAG="+tag, "COLLECTOR_IMAGE=e2l-collector-it", "CHAINCODE_IMAGE=e2l-chaincode-it", "IMAGE_CTX="+t.TempDir())
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	collector, chaincode := "e2l-collector-it:"+tag, "e2l-chaincode-it:"+tag
+	t.Cleanup(func() {
+		_, _ = docker(context.WithoutCancel(ctx), "", "image", "rm", collector, chaincode,
+			"e2l-collector-it:latest", "e2l-chaincode-it:latest")
+	})
+	for _, img := range []string{collector, chaincode} {
+		user, err := docker(ctx, "", "image", "inspect", img, "--format", "{{.Config.User}}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
+			t.Errorf("image %s runs as %q, want a non-root uid", img, user)
+		}
+	}
+	// Without its environment the chaincode server exits with its
+	// configuration error code: the static binary runs on the empty base.
+	out, err := dockerCmd(ctx, "", "run", "--rm", "--network", "none", chaincode).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "CHAINCODE_ID") {
+		t.Errorf("chaincode image without environment: %v\n%s", err, out)
+	}
+	return collector
+}
+
+// swarmCertSHA256 is the hex SHA-256 of a PEM certificate's DER bytes, as
+// the chaincode stores it with each record.
+func swarmCertSHA256(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("%s: no PEM block", path)
+	}
+	sum := sha256.Sum256(blk.Bytes)
+	return hex.EncodeToString(sum[:])
+}
+
+// swarmRelay listens on ip and forwards each connection to target. It
+// returns the listening address; the relay stops when the test ends.
+func swarmRelay(t *testing.T, ip, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatalf("relay for %s: %v", target, err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	track := func(c net.Conn) {
+		mu.Lock()
+		defer mu.Unlock()
+		conns = append(conns, c)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return // closed at cleanup
+			}
+			out, err := net.DialTimeout("tcp", target, 5*time.Second)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			track(in)
+			track(out)
+			wg.Add(2)
+			go func() { defer wg.Done(); _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() { defer wg.Done(); _, _ = io.Copy(in, out); _ = in.Close() }()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// swarmProvision writes an enrolled-host directory (the identity's cert and
+// key, collector.env from env) and installs it with
+// deploy/swarm/provision-node.sh into a new node-local identity directory.
+func swarmProvision(t *testing.T, root string, id network.HostIdentity, nodeName string, env []string) string {
+	t.Helper()
+	from := t.TempDir()
+	for src, dst := range map[string]string{id.CertPath: "cert.pem", id.KeyPath: "key.pem"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(from, dst), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(from, "collector.env"), []byte(strings.Join(env, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The identity directory's parent must be reachable by the container's
+	// uid: t.TempDir's parents are 0700.
+	parent, err := os.MkdirTemp("", "e2l-it-identity-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(parent) })
+	to := filepath.Join(parent, "identity")
+	cmd := exec.CommandContext(t.Context(), filepath.Join(root, "deploy", "swarm", "provision-node.sh"),
+		"--from", from, "--to", to, "--host", nodeName)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("provision-node.sh: %v\n%s", err, out)
+	}
+	return to
+}
+
+// swarmSocketGID is the group of the Docker socket: the collector's group.
+func swarmSocketGID() (string, error) {
+	fi, err := os.Stat("/var/run/docker.sock")
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", errors.New("no owner information for /var/run/docker.sock")
+	}
+	return strconv.FormatUint(uint64(st.Gid), 10), nil
+}
+
+// swarmFreePort returns a TCP port free on this machine now.
+func swarmFreePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// swarmDeploy deploys deploy/swarm/stack.yml with env, and removes the stack
+// and its spool volume when the test ends.
+func swarmDeploy(t *testing.T, root string, env []string) {
+	t.Helper()
+	ctx := t.Context()
+	cmd := exec.CommandContext(ctx, "docker", "stack", "deploy", "--resolve-image", "never",
+		"-c", filepath.Join(root, "deploy", "swarm", "stack.yml"), swarmStack)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker stack deploy: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		ctx := context.WithoutCancel(ctx)
+		if _, err := docker(ctx, "", "stack", "rm", swarmStack); err != nil {
+			t.Errorf("docker stack rm: %v", err)
+			return
+		}
+		// stack rm returns before the tasks' containers are gone.
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			ids, _ := docker(ctx, "", "ps", "-aq", "--filter", "label=com.docker.stack.namespace="+swarmStack)
+			if ids == "" {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		for time.Now().Before(deadline) {
+			if _, err := docker(ctx, "", "volume", "rm", swarmStack+"_spool"); err == nil || strings.Contains(err.Error(), "no such volume") {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+	})
+}
+
+// swarmCollectorContainer is the ID of the collector task's running container.
+func swarmCollectorContainer(t *testing.T) (string, error) {
+	ids, err := docker(t.Context(), "", "ps", "-q", "--filter", "label=com.docker.swarm.service.name="+swarmStack+"_collector")
+	if err != nil {
+		return "", err
+	}
+	if ids == "" || strings.Contains(ids, "\n") {
+		return "", fmt.Errorf("want one running collector container, have %q", ids)
+	}
+	return ids, nil
+}
+
+// swarmDumpLogs logs the collector service's tasks and logs.
+func swarmDumpLogs(t *testing.T) {
+	ctx := context.WithoutCancel(t.Context())
+	ps, _ := dockerCmd(ctx, "", "service", "ps", "--no-trunc", swarmStack+"_collector").CombinedOutput()
+	logs, _ := dockerCmd(ctx, "", "service", "logs", "--raw", swarmStack+"_collector").CombinedOutput()
+	t.Logf("docker service ps:\n%s\ndocker service logs:\n%s", ps, logs)
+}
+
+// swarmFindEvent pages through QueryTimeline of actor for a record of the
+// event type/action.
+func swarmFindEvent(t *testing.T, contract *client.Contract, actor, typ, action string) (api.Stored, error) {
+	var page struct {
+		Records  []api.Stored `json:"records"`
+		Bookmark string       `json:"bookmark"`
+	}
+	for bookmark, n := "", 0; n < 20; n++ {
+		out, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "0", bookmark))
+		if err != nil {
+			return api.Stored{}, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
+		}
+		page.Records, page.Bookmark = nil, ""
+		if err := json.Unmarshal(out, &page); err != nil {
+			return api.Stored{}, fmt.Errorf("QueryTimeline result %s: %w", out, err)
+		}
+		for _, st := range page.Records {
+			s, err := st.Sealed()
+			if err != nil {
+				return api.Stored{}, fmt.Errorf("record %s does not re-verify: %w", st.ID, err)
+			}
+			if e := s.Record.Event; e != nil && e.Type == typ && e.Action == action {
+				return st, nil
+			}
+		}
+		if bookmark = page.Bookmark; bookmark == "" {
+			break
+		}
+	}
+	return api.Stored{}, fmt.Errorf("no %s %s record of %s on the ledger yet", typ, action, actor)
+}
+
+// swarmStartPrometheus runs Prometheus with config on a free loopback port
+// until the test ends, and returns its URL.
+func swarmStartPrometheus(t *testing.T, bin, config string) string {
+	t.Helper()
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", swarmFreePort(t))
+	logPath := filepath.Join(dir, "prometheus.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--log.level=warn")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start prometheus: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("prometheus log:\n%s", b)
+		}
+	})
+	promURL := "http://" + addr
+	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		code, body, err := swarmGet(promURL + "/-/ready")
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("/-/ready %d: %s", code, body)
+		}
+		return nil
+	})
+	return promURL
+}
+
+// swarmQueryScalar runs an instant PromQL query that yields one sample.
+func swarmQueryScalar(promURL, query string) (float64, error) {
+	var res struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := swarmGetJSON(promURL+"/api/v1/query?query="+url.QueryEscape(query), &res); err != nil {
+		return 0, err
+	}
+	if res.Status != "success" {
+		return 0, fmt.Errorf("query %s: %s", query, res.Error)
+	}
+	if len(res.Data.Result) != 1 {
+		return 0, fmt.Errorf("query %s: %d samples", query, len(res.Data.Result))
+	}
+	s, _ := res.Data.Result[0].Value[1].(string)
+	return strconv.ParseFloat(s, 64)
+}
+
+var swarmHTTP = &http.Client{Timeout: 10 * time.Second}
+
+func swarmGet(u string) (int, string, error) {
+	resp, err := swarmHTTP.Get(u)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func swarmGetJSON(u string, into any) error {
+	code, body, err := swarmGet(u)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", u, code, body)
+	}
+	return json.Unmarshal([]byte(body), into)
+}
