@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/docker/docker/api/types/events"
 
@@ -96,11 +95,11 @@ func normalize(m events.Message) (normalized, error) {
 	}
 	base, detail := splitAction(string(m.Action))
 	n.base = base
-	if err := checkText(base, record.MaxActionLen, true); err != nil {
-		return n, fmt.Errorf("%w: action %q: %v", errInvalidEvent, base, err)
+	if err := record.CheckText("action", base, record.MaxActionLen, true); err != nil {
+		return n, fmt.Errorf("%w: %v", errInvalidEvent, err)
 	}
-	if err := checkIdent(m.Actor.ID, record.MaxActorLen); err != nil {
-		return n, fmt.Errorf("%w: actor %q: %v", errInvalidEvent, m.Actor.ID, err)
+	if err := record.CheckIdent("actor", m.Actor.ID, record.MaxActorLen, true); err != nil {
+		return n, fmt.Errorf("%w: %v", errInvalidEvent, err)
 	}
 	t := m.TimeNano
 	if t == 0 && m.Time > 0 {
@@ -142,7 +141,7 @@ func normalize(m events.Message) (normalized, error) {
 		if !ok || v == "" {
 			continue
 		}
-		if checkText(v, k.max, false) != nil || (k.num && !isDecimal(v)) {
+		if record.CheckText(k.key, v, k.max, false) != nil || (k.num && !isDecimal(v)) {
 			n.dropped[dropKnownAttr]++
 			continue
 		}
@@ -151,7 +150,7 @@ func normalize(m events.Message) (normalized, error) {
 	// An image pinned by digest ("repo@sha256:...") carries its digest; it
 	// costs nothing to record it. Otherwise the digest stays empty: looking
 	// it up would mean an API call per event on the read path.
-	if _, d, ok := strings.Cut(a.Image, "@"); ok && checkText(d, record.MaxDigestLen, false) == nil {
+	if _, d, ok := strings.Cut(a.Image, "@"); ok && record.CheckText("imageDigest", d, record.MaxDigestLen, false) == nil {
 		a.ImageDigest = d
 	}
 
@@ -161,18 +160,18 @@ func normalize(m events.Message) (normalized, error) {
 			continue
 		}
 		v := attrs[k]
-		if checkText(k, record.MaxLabelKeyLen, true) != nil {
+		if record.CheckText("label key", k, record.MaxLabelKeyLen, true) != nil {
 			n.dropped[dropLabelKey]++
 			continue
 		}
-		if checkFreeText(v, record.MaxLabelValueLen) != nil {
+		if record.CheckFreeText("label value", v, record.MaxLabelValueLen) != nil {
 			n.dropped[dropLabelValue]++
 			continue
 		}
 		labels[k] = v
 	}
 	if detail != "" {
-		if checkFreeText(detail, record.MaxLabelValueLen) == nil {
+		if record.CheckFreeText("action detail", detail, record.MaxLabelValueLen) == nil {
 			labels[LabelActionDetail] = detail
 		} else {
 			n.dropped[dropActionDetail]++
@@ -231,58 +230,4 @@ func validateUnchained(r record.Record) error {
 func isDecimal(s string) bool {
 	_, err := strconv.ParseInt(s, 10, 64)
 	return err == nil
-}
-
-// checkText mirrors the record package's text rule: bounded, UTF-8, no
-// control characters.
-func checkText(v string, max int, required bool) error {
-	if v == "" {
-		if required {
-			return errors.New("empty")
-		}
-		return nil
-	}
-	if len(v) > max {
-		return fmt.Errorf("%d bytes exceed %d", len(v), max)
-	}
-	if !utf8.ValidString(v) {
-		return errors.New("not UTF-8")
-	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("control character %U", r)
-		}
-	}
-	return nil
-}
-
-// checkFreeText mirrors the record package's rule for free text (label
-// values): bounded, UTF-8, no control characters but tab and line breaks.
-func checkFreeText(v string, max int) error {
-	if len(v) > max {
-		return fmt.Errorf("%d bytes exceed %d", len(v), max)
-	}
-	if !utf8.ValidString(v) {
-		return errors.New("not UTF-8")
-	}
-	for _, r := range v {
-		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
-			return fmt.Errorf("control character %U", r)
-		}
-	}
-	return nil
-}
-
-// checkIdent mirrors the record package's identifier rule: printable ASCII
-// without spaces.
-func checkIdent(v string, max int) error {
-	if err := checkText(v, max, true); err != nil {
-		return err
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c <= ' ' || c > '~' {
-			return fmt.Errorf("non-printable or space byte %q", c)
-		}
-	}
-	return nil
 }

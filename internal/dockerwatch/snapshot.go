@@ -46,7 +46,7 @@ func (w *Watcher) snapshot(ctx context.Context) error {
 // finish times and the exit code (a container removed meanwhile keeps what
 // the list said).
 func (w *Watcher) snapshotContainer(ctx context.Context, c container.Summary) (record.SnapshotContainer, bool) {
-	if checkIdent(c.ID, record.MaxActorLen) != nil {
+	if record.CheckIdent("id", c.ID, record.MaxActorLen, true) != nil {
 		return record.SnapshotContainer{}, false
 	}
 	sc := record.SnapshotContainer{ID: c.ID, State: string(c.State)}
@@ -62,13 +62,13 @@ func (w *Watcher) snapshotContainer(ctx context.Context, c container.Summary) (r
 			sc.State = string(ins.State.Status)
 		}
 	}
-	if checkText(sc.Name, record.MaxNameLen, false) != nil {
+	if record.CheckText("name", sc.Name, record.MaxNameLen, false) != nil {
 		sc.Name = ""
 	}
-	if checkText(sc.Image, record.MaxImageLen, false) != nil {
+	if record.CheckText("image", sc.Image, record.MaxImageLen, false) != nil {
 		sc.Image = ""
 	}
-	if checkText(sc.State, record.MaxShortAttrLen, true) != nil {
+	if record.CheckText("state", sc.State, record.MaxShortAttrLen, true) != nil {
 		sc.State = "unknown"
 	}
 	return sc, true

@@ -77,7 +77,7 @@ func (r Record) validateFields() error {
 	if !slices.Contains(Kinds, r.Kind) {
 		return invalid("kind", "unknown kind %q", r.Kind)
 	}
-	if err := checkIdent("host", r.Host, MaxHostLen, true); err != nil {
+	if err := CheckIdent("host", r.Host, MaxHostLen, true); err != nil {
 		return err
 	}
 	if r.Seq == 0 {
@@ -132,10 +132,10 @@ func (e *Event) validate(recordTime int64) error {
 	if !slices.Contains(EventTypes, e.Type) {
 		return invalid("event.type", "unknown Docker event type %q", e.Type)
 	}
-	if err := checkText("event.action", e.Action, MaxActionLen, true); err != nil {
+	if err := CheckText("event.action", e.Action, MaxActionLen, true); err != nil {
 		return err
 	}
-	if err := checkIdent("event.actor", e.Actor, MaxActorLen, true); err != nil {
+	if err := CheckIdent("event.actor", e.Actor, MaxActorLen, true); err != nil {
 		return err
 	}
 	if e.Scope != ScopeLocal && e.Scope != ScopeSwarm {
@@ -171,7 +171,7 @@ func (a *Attributes) validate() error {
 		{"oldName", a.OldName, MaxNameLen},
 	}
 	for _, f := range fields {
-		if err := checkText("event.attrs."+f.name, f.val, f.max, false); err != nil {
+		if err := CheckText("event.attrs."+f.name, f.val, f.max, false); err != nil {
 			return err
 		}
 	}
@@ -187,10 +187,10 @@ func (a *Attributes) validate() error {
 		return invalid("event.attrs.labels", "%d labels exceed the bound of %d", len(a.Labels), MaxLabels)
 	}
 	for k, v := range a.Labels {
-		if err := checkText("event.attrs.labels key", k, MaxLabelKeyLen, true); err != nil {
+		if err := CheckText("event.attrs.labels key", k, MaxLabelKeyLen, true); err != nil {
 			return err
 		}
-		if err := checkFreeText("event.attrs.labels["+k+"]", v, MaxLabelValueLen); err != nil {
+		if err := CheckFreeText("event.attrs.labels["+k+"]", v, MaxLabelValueLen); err != nil {
 			return err
 		}
 	}
@@ -207,7 +207,7 @@ func (g *Gap) validate() error {
 	if !slices.Contains(GapReasons, g.Reason) {
 		return invalid("gap.reason", "unknown reason %q", g.Reason)
 	}
-	return checkFreeText("gap.detail", g.Detail, MaxDetailLen)
+	return CheckFreeText("gap.detail", g.Detail, MaxDetailLen)
 }
 
 func (h *Heartbeat) validate() error {
@@ -221,10 +221,10 @@ func (h *Heartbeat) validate() error {
 }
 
 func (l *Lifecycle) validate() error {
-	if err := checkText("lifecycle.version", l.Version, MaxVersionLen, true); err != nil {
+	if err := CheckText("lifecycle.version", l.Version, MaxVersionLen, true); err != nil {
 		return err
 	}
-	return checkText("lifecycle.reason", l.Reason, MaxDetailLen, false)
+	return CheckText("lifecycle.reason", l.Reason, MaxDetailLen, false)
 }
 
 func (s *Snapshot) validate() error {
@@ -240,16 +240,16 @@ func (s *Snapshot) validate() error {
 	for i := range s.Containers {
 		c := &s.Containers[i]
 		p := fmt.Sprintf("snapshot.containers[%d]", i)
-		if err := checkIdent(p+".id", c.ID, MaxActorLen, true); err != nil {
+		if err := CheckIdent(p+".id", c.ID, MaxActorLen, true); err != nil {
 			return err
 		}
-		if err := checkText(p+".name", c.Name, MaxNameLen, false); err != nil {
+		if err := CheckText(p+".name", c.Name, MaxNameLen, false); err != nil {
 			return err
 		}
-		if err := checkText(p+".image", c.Image, MaxImageLen, false); err != nil {
+		if err := CheckText(p+".image", c.Image, MaxImageLen, false); err != nil {
 			return err
 		}
-		if err := checkText(p+".state", c.State, MaxShortAttrLen, true); err != nil {
+		if err := CheckText(p+".state", c.State, MaxShortAttrLen, true); err != nil {
 			return err
 		}
 		if c.StartedAt < 0 || c.FinishedAt < 0 {
@@ -259,8 +259,10 @@ func (s *Snapshot) validate() error {
 	return nil
 }
 
-// checkText refuses invalid UTF-8, control characters and overlong values.
-func checkText(field, v string, max int, required bool) error {
+// CheckText refuses invalid UTF-8, control characters and values over max
+// bytes; the error names field. Producers (the Docker watcher) use the
+// Check functions to keep what they build within the record's rules.
+func CheckText(field, v string, max int, required bool) error {
 	if v == "" {
 		if required {
 			return invalid(field, "must not be empty")
@@ -281,9 +283,9 @@ func checkText(field, v string, max int, required bool) error {
 	return nil
 }
 
-// checkFreeText is checkText for free-form text (label values, details),
+// CheckFreeText is CheckText for free-form text (label values, details),
 // where tabs and line breaks are allowed: the canonical encoding escapes them.
-func checkFreeText(field, v string, max int) error {
+func CheckFreeText(field, v string, max int) error {
 	if len(v) > max {
 		return invalid(field, "%d bytes exceed the bound of %d", len(v), max)
 	}
@@ -298,10 +300,10 @@ func checkFreeText(field, v string, max int) error {
 	return nil
 }
 
-// checkIdent is checkText restricted to printable ASCII without spaces,
+// CheckIdent is CheckText restricted to printable ASCII without spaces,
 // for host names and Docker IDs.
-func checkIdent(field, v string, max int, required bool) error {
-	if err := checkText(field, v, max, required); err != nil {
+func CheckIdent(field, v string, max int, required bool) error {
+	if err := CheckText(field, v, max, required); err != nil {
 		return err
 	}
 	for i := 0; i < len(v); i++ {
