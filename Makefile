@@ -125,7 +125,7 @@ build: ## build the product binaries into .bin
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: test
-test: lint test-unit test-fuzz test-integration ## run every test: lint, unit (-race), fuzz (short), integration (real Docker, real Fabric)
+test: lint test-unit deploy-check test-fuzz test-integration ## run every test: lint, unit (-race), deployment checks, fuzz (short), integration (real Docker, real Fabric)
 
 .PHONY: test-unit
 test-unit: ## unit tests with the race detector

@@ -15,7 +15,7 @@ COLLECTOR_IMAGE ?= e2l-collector
 CHAINCODE_IMAGE ?= e2l-chaincode
 IMAGE_CTX       ?= $(BIN)/image
 # Static binaries: the images are FROM scratch (no libc, no shell).
-STATIC_BUILD    := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '-s -w'
+STATIC_BUILD    := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath
 STACK_NAME      ?= e2l
 STACK_FILES     ?= deploy/swarm/stack.yml
 IDENTITY_DIR    ?= /etc/e2l/identity
@@ -27,14 +27,14 @@ image: image-collector image-chaincode ## build the collector and chaincode imag
 .PHONY: image-collector
 image-collector: ## build the collector image e2l-collector:<git describe> and :latest
 	rm -rf $(IMAGE_CTX)/collector && mkdir -p $(IMAGE_CTX)/collector/spool
-	$(STATIC_BUILD) -o $(IMAGE_CTX)/collector/e2l-collector ./cmd/e2l-collector
+	$(STATIC_BUILD) -ldflags '-s -w -X main.buildVersion=$(IMAGE_TAG)' -o $(IMAGE_CTX)/collector/e2l-collector ./cmd/e2l-collector
 	docker build --pull=false -f deploy/docker/collector.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
 		-t $(COLLECTOR_IMAGE):$(IMAGE_TAG) -t $(COLLECTOR_IMAGE):latest $(IMAGE_CTX)/collector
 
 .PHONY: image-chaincode
 image-chaincode: ## build the chaincode-as-a-service image e2l-chaincode:<git describe> and :latest
 	rm -rf $(IMAGE_CTX)/chaincode && mkdir -p $(IMAGE_CTX)/chaincode
-	$(STATIC_BUILD) -o $(IMAGE_CTX)/chaincode/e2l-chaincode ./cmd/e2l-chaincode
+	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/chaincode/e2l-chaincode ./cmd/e2l-chaincode
 	docker build --pull=false -f deploy/docker/chaincode.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
 		-t $(CHAINCODE_IMAGE):$(IMAGE_TAG) -t $(CHAINCODE_IMAGE):latest $(IMAGE_CTX)/chaincode
 

@@ -39,8 +39,15 @@ func main() {
 	os.Exit(code)
 }
 
-// version is the collector's version, from the module's build information.
+// buildVersion is set at link time: -ldflags "-X main.buildVersion=v1.2.3".
+var buildVersion string
+
+// version is the collector's version: the one set at link time, else the
+// module's build information.
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
@@ -119,7 +126,10 @@ func collect(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "e2l_collector", Name: "build_info",
 		Help: "Always 1; the collector's version and host as labels."}, []string{"version", "host"})
 	buildInfo.WithLabelValues(ver, cfg.Host).Set(1)
-	reg.MustRegister(buildInfo)
+	certExpiry := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "e2l_collector", Subsystem: "identity",
+		Name: "cert_expiry_timestamp_seconds", Help: "When the host's certificate expires (unix seconds): renew it before."})
+	certExpiry.Set(float64(id.NotAfter.Unix()))
+	reg.MustRegister(buildInfo, certExpiry)
 
 	if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
 		return fmt.Errorf("spool directory: %w", err)

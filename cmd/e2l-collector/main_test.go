@@ -169,7 +169,7 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 		t.Errorf("healthcheck of a running collector = %d: %s", code, probeOut.String())
 	}
 	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "e2l_collector_docker_stream_up 1") ||
-		!strings.Contains(body, "go_goroutines") {
+		!strings.Contains(body, "go_goroutines") || !strings.Contains(body, "e2l_collector_identity_cert_expiry_timestamp_seconds ") {
 		t.Errorf("metrics = %d\n%s", code, body)
 	}
 
