@@ -82,6 +82,23 @@ type peerConn struct {
 	endpoint string
 	conn     *grpc.ClientConn
 	gw       *client.Gateway
+	eval     evaluator
+}
+
+// evaluator evaluates a chaincode function on one peer: the Gateway in
+// production, a fake in the client's unit tests.
+type evaluator interface {
+	evaluate(ctx context.Context, chaincode, fn string, args []string) ([]byte, error)
+}
+
+// gatewayEvaluator evaluates through a peer's Gateway on one channel.
+type gatewayEvaluator struct {
+	gw      *client.Gateway
+	channel string
+}
+
+func (g gatewayEvaluator) evaluate(ctx context.Context, chaincode, fn string, args []string) ([]byte, error) {
+	return g.gw.GetNetwork(g.channel).GetContract(chaincode).EvaluateWithContext(ctx, fn, client.WithArguments(args...))
 }
 
 // Dial loads the identity, refusing an expired or not yet valid
@@ -128,7 +145,7 @@ func Dial(cfg Config, now time.Time) (*Client, error) {
 			_ = c.Close()
 			return nil, fmt.Errorf("peer %s: %w", ep, err)
 		}
-		c.peers = append(c.peers, peerConn{endpoint: ep, conn: conn, gw: gw})
+		c.peers = append(c.peers, peerConn{endpoint: ep, conn: conn, gw: gw, eval: gatewayEvaluator{gw: gw, channel: cfg.Channel}})
 	}
 	return c, nil
 }
@@ -153,8 +170,7 @@ func (c *Client) evaluate(ctx context.Context, chaincode, fn string, args ...str
 	for n := range c.peers {
 		i := (c.current + n) % len(c.peers)
 		p := c.peers[i]
-		contract := p.gw.GetNetwork(c.cfg.Channel).GetContract(chaincode)
-		b, err := contract.EvaluateWithContext(ctx, fn, client.WithArguments(args...))
+		b, err := p.eval.evaluate(ctx, chaincode, fn, args)
 		if err == nil {
 			c.current = i
 			return b, nil
