@@ -193,7 +193,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return err
 		}
-		r, err := runSpooled(ctx, cfg.CollectorBin, id, filepath.Join(cfg.WorkDir, "spooled"), cfg.SpoolRecords, 200_000)
+		r, err := runSpooled(ctx, cfg.CollectorBin, id, filepath.Join(cfg.WorkDir, "spooled"), cfg.SpoolRecords, 50_000)
 		rep.spooled(r)
 		return err
 	})

@@ -378,8 +378,8 @@ const methodNotes = `## Method
   the ceiling's in-flight; batched: defaults (50 records, 200 ms fill delay, 8 in flight). CPU = the collector process's
   /proc utime+stime per 1,000 events committed in the half-load window; peak RSS = VmHWM.
 - **spool**: spool.Append of synthetic event records in batches of 256 (the watcher's batch bound), in-process. Then the
-  collector binary with an unreachable ledger and a synthetic source of 999,990 events (the spool's bound is 1,000,000
-  records): RSS once they are spooled, split into anonymous memory and file-backed pages (bbolt maps its file; those pages
+  collector binary with an unreachable ledger and an unbounded synthetic source (50,000 events/s offered, more than the
+  watcher stores: its queue drops the excess, counted) until the spool holds its bound of 1,000,000 records: RSS then, split into anonymous memory and file-backed pages (bbolt maps its file; those pages
   are reclaimable page cache, counted in VmRSS).
 - **real Docker**: the collector binary (defaults) against this machine's Docker Engine while parallel ` + "`docker run --rm`" + ` loops
   churn containers; a separate live ` + "`docker events`" + ` subscription is the ground truth (events the collector's default filter

@@ -47,16 +47,19 @@ type spooledResult struct {
 	Dropped      float64
 }
 
-// runSpooled runs the collector binary with an unreachable ledger and a
-// synthetic source of events until its spool holds them, then reads its memory.
-func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir string, events int, rate float64) (spooledResult, error) {
+// runSpooled runs the collector binary with an unreachable ledger and an
+// unbounded synthetic source until its spool is full (records = the spool's
+// bound, 1,000,000 by default), then reads its memory. The source offers
+// more than the watcher can store, so the reader's queue drops events on
+// the way (counted, reported by gaps): only the spooled records matter here.
+func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir string, records int, rate float64) (spooledResult, error) {
 	var res spooledResult
 	dead, err := freeAddr() // nothing listens there
 	if err != nil {
 		return res, err
 	}
 	p, err := startCollector(bin, id, dir, map[string]string{
-		"E2L_DOCKER_HOST":     fmt.Sprintf("synthetic://?rate=%g&count=%d", rate, events),
+		"E2L_DOCKER_HOST":     fmt.Sprintf("synthetic://?rate=%g", rate),
 		"E2L_PEER_ENDPOINTS":  dead,
 		"E2L_SPOOL_MAX_BYTES": fmt.Sprint(int64(4) << 30),
 	})
@@ -71,10 +74,10 @@ func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir st
 	}
 	t0 := time.Now()
 	var last map[string]float64
-	err = p.waitMetric(ctx, 5*time.Minute, func(m map[string]float64) bool {
+	err = p.waitMetric(ctx, 6*time.Minute, func(m map[string]float64) bool {
 		last = m
-		got := m[`e2l_collector_watcher_records_appended_total{kind="event"}`] + sumPrefix(m, "e2l_collector_watcher_events_dropped_total")
-		return got >= float64(events)
+		return m["e2l_collector_spool_pending_records"] >= float64(records) ||
+			m[`e2l_collector_spool_refused_records_total{reason="full"}`] > 0
 	})
 	res.Seconds = time.Since(t0).Seconds()
 	if err != nil {
@@ -92,6 +95,9 @@ func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir st
 	res.RSS, res.HWM, res.Anon, res.File = m.RSS, m.HWM, m.Anon, m.File
 	if st, err := os.Stat(filepath.Join(dir, "spool", "spool.db")); err == nil {
 		res.SpoolFileMiB = float64(st.Size()) / (1 << 20)
+	}
+	if mm, err := p.metrics(); err == nil {
+		res.Records = mm["e2l_collector_spool_pending_records"]
 	}
 	return res, nil
 }

@@ -43,7 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&cfg.RateOneTx, "rate-1-per-tx", 300, "offered events/s for collector-1-per-tx at full load (above its capacity)")
 	fs.Float64Var(&cfg.RateBatched, "rate-batched", 1500, "offered events/s for collector-batched at full load (above its capacity)")
 	fs.IntVar(&cfg.IngestEvents, "ingest-events", 100_000, "events appended for the spool ingest measurement")
-	fs.IntVar(&cfg.SpoolRecords, "spool-records", 999_990, "events spooled with the ledger unreachable (the spool holds at most 1,000,000 records)")
+	fs.IntVar(&cfg.SpoolRecords, "spool-records", 1_000_000, "records spooled with the ledger unreachable (the spool's bound: the collector stops spooling there)")
 	fs.DurationVar(&cfg.ChurnDuration, "churn", 30*time.Second, "length of the real-Docker container churn")
 	fs.IntVar(&cfg.ChurnWorkers, "churn-workers", 4, "parallel `docker run --rm` loops")
 	fs.StringVar(&only, "only", "", "comma-separated parts to run (paper-cli, gateway-ceiling, collector-1-per-tx, collector-batched, spool, real-docker)")
