@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MaxBatchBytes bounds the JSON of one batch before it is decoded.
@@ -54,6 +56,12 @@ func DecodeRecord(data []byte) (Record, error) {
 }
 
 func decodeStrict(data []byte, v any) error {
+	// encoding/json would silently replace invalid UTF-8 and lone UTF-16
+	// surrogate escapes by U+FFFD, so that the record stored would not be
+	// the one sent: refuse them before decoding.
+	if err := checkJSONText(data); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -63,6 +71,65 @@ func decodeStrict(data []byte, v any) error {
 		return fmt.Errorf("%w: trailing data after the JSON value", ErrInvalid)
 	}
 	return nil
+}
+
+// checkJSONText refuses JSON text that is not valid UTF-8 or that escapes a
+// lone surrogate (\ud800 to \udfff not forming a pair).
+func checkJSONText(data []byte) error {
+	if !utf8.Valid(data) {
+		return errors.New("input is not valid UTF-8")
+	}
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString && i+1 < len(data):
+			if data[i+1] != 'u' {
+				i++ // a two-character escape
+				continue
+			}
+			r, ok := hex4(data, i+2)
+			if !ok {
+				i++ // malformed: the decoder reports it
+				continue
+			}
+			switch {
+			case utf16.IsSurrogate(r) && r < 0xdc00: // high: a low one must follow
+				if lo, ok := hex4(data, i+8); !ok || i+7 >= len(data) || data[i+6] != '\\' || data[i+7] != 'u' || lo < 0xdc00 || lo > 0xdfff {
+					return fmt.Errorf("lone UTF-16 surrogate \\u%04x at byte %d is not valid UTF-8", r, i)
+				}
+				i += 11
+			case utf16.IsSurrogate(r):
+				return fmt.Errorf("lone UTF-16 surrogate \\u%04x at byte %d is not valid UTF-8", r, i)
+			default:
+				i += 5
+			}
+		}
+	}
+	return nil
+}
+
+// hex4 parses the four hex digits at data[at:at+4].
+func hex4(data []byte, at int) (rune, bool) {
+	if at+4 > len(data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // Check validates a sealed record and recomputes its ID and Hash.

@@ -225,6 +225,33 @@ func TestCheckBatch(t *testing.T) {
 	})
 }
 
+func TestDecodeKeepsWhatWasSent(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string // the decoded ID, "" when refused
+	}{
+		{"a surrogate pair decodes to its character", `{"id":"\ud83d\ude00"}`, "😀"},
+		{"an escaped backslash before u is not an escape", `{"id":"\\ud800"}`, `\ud800`},
+		{"U+FFFD sent as such is kept", `{"id":"\ufffd�"}`, "\ufffd\ufffd"},
+		{"a lone surrogate is refused, not replaced", `{"id":"a\udfffb"}`, ""},
+		{"invalid UTF-8 is refused, not replaced", "{\"id\":\"a\xc3b\"}", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := DecodeSealed([]byte(tt.in))
+			if tt.want == "" {
+				if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+					t.Fatalf("want a UTF-8 refusal, got %v (decoded %q)", err, s.ID)
+				}
+				return
+			}
+			if err != nil || s.ID != tt.want {
+				t.Fatalf("got %q, %v; want %q", s.ID, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestDecodeBatchIsStrict(t *testing.T) {
 	good, _ := json.Marshal(chain(t, "n", 2))
 	tests := []struct {
@@ -237,6 +264,10 @@ func TestDecodeBatchIsStrict(t *testing.T) {
 		{"trailing data is refused", string(good) + "{}", false},
 		{"a wrong type is refused", `{"records":"x"}`, false},
 		{"not JSON is refused", `records`, false},
+		{"raw invalid UTF-8 is refused", "{\"records\":[],\"x\":\"\xff\xfe\"}", false},
+		{"a lone high surrogate escape is refused", `{"records":[{"id":"\ud800"}]}`, false},
+		{"a lone low surrogate escape is refused", `{"records":[{"id":"\udc00"}]}`, false},
+		{"a high surrogate followed by a non-surrogate is refused", `{"records":[{"id":"\ud800\u0041"}]}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
