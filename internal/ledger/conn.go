@@ -58,6 +58,8 @@ type gatewayConn struct {
 	grpc     *grpc.ClientConn
 	gw       *client.Gateway
 	contract *client.Contract
+
+	endorseTimeout, submitTimeout, commitStatusTimeout time.Duration
 }
 
 // batchSubmitter is one endpoint's SubmitAsync and commit status.
@@ -131,26 +133,48 @@ func dial(cfg ConnConfig, creds credentials.TransportCredentials) (*Conn, error)
 		}
 		c.gws = append(c.gws, gatewayConn{
 			endpoint: ep, grpc: cc, gw: gw,
-			contract: gw.GetNetwork(cfg.Channel).GetContract(cfg.Chaincode),
+			contract:       gw.GetNetwork(cfg.Channel).GetContract(cfg.Chaincode),
+			endorseTimeout: cfg.EndorseTimeout, submitTimeout: cfg.SubmitTimeout, commitStatusTimeout: cfg.CommitStatusTimeout,
 		})
 	}
 	c.submitter = func(i int) batchSubmitter { return &c.gws[i] }
 	return c, nil
 }
 
+// submit endorses, submits and waits for the commit status, each stage
+// bounded by its timeout. The Gateway client applies its own timeouts only
+// to the calls without a context, so they are applied here: without them a
+// transaction the orderers accepted but never ordered (a Raft leader killed
+// right after accepting it) waits for its commit status forever, holding
+// its records and an in-flight slot. A commit status that times out is a
+// retryable CommitStatusError; the records' IDs make a re-submission harmless.
 func (g *gatewayConn) submit(ctx context.Context, tx string, batchJSON []byte) ([]byte, error) {
-	result, commit, err := g.contract.SubmitAsyncWithContext(ctx, tx, client.WithBytesArguments(batchJSON))
+	proposal, err := g.contract.NewProposal(tx, client.WithBytesArguments(batchJSON))
 	if err != nil {
 		return nil, err
 	}
-	st, err := commit.StatusWithContext(ctx)
+	stageCtx, cancel := context.WithTimeout(ctx, g.endorseTimeout)
+	transaction, err := proposal.EndorseWithContext(stageCtx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	stageCtx, cancel = context.WithTimeout(ctx, g.submitTimeout)
+	commit, err := transaction.SubmitWithContext(stageCtx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	stageCtx, cancel = context.WithTimeout(ctx, g.commitStatusTimeout)
+	st, err := commit.StatusWithContext(stageCtx)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
 	if !st.Successful {
 		return nil, &CommitCodeError{TransactionID: st.TransactionID, Code: st.Code}
 	}
-	return result, nil
+	return transaction.Result(), nil
 }
 
 // SubmitBatch endorses and submits batchJSON, then waits for its commit

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/e2l-project/e2l/internal/spool"
 )
@@ -98,6 +100,33 @@ func TestSubmitBatchFailsOver(t *testing.T) {
 			t.Fatalf("classify = %+v for %v", o, err)
 		}
 	})
+}
+
+func TestSubmitBatchBoundsTheCommitStatusWait(t *testing.T) {
+	// A transaction accepted by the orderers but never ordered: its commit
+	// status never comes. The wait must end at CommitStatusTimeout with a
+	// retryable error, even though the caller's context lives on.
+	g := &fakeGateway{result: []byte(`ok`), statusNever: true}
+	id, sign := testIdentity(t)
+	c, err := dial(ConnConfig{
+		Endpoints: []string{startGateway(t, g, nil)}, ID: id, Sign: sign, Channel: "e2l", Chaincode: "e2l",
+		CommitStatusTimeout: 200 * time.Millisecond,
+	}, insecure.NewCredentials())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_, err = c.SubmitBatch(t.Context(), []byte(`{}`))
+	if err == nil {
+		t.Fatal("SubmitBatch succeeded without a commit status")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("SubmitBatch returned after %s", d)
+	}
+	if o := classify(err); o.stage != stageCommitStatus || o.reason != reasonDeadlineExceeded || o.class != classRetry {
+		t.Fatalf("classify = %+v for %v, want a retryable commit-status deadline", o, err)
+	}
 }
 
 // The real types satisfy the consumer-declared interfaces.

@@ -42,6 +42,9 @@ type fakeGateway struct {
 	code         peer.TxValidationCode // commit status
 	result       []byte                // chaincode result
 	endorsements atomic.Int32
+	// statusNever makes CommitStatus wait until the call is cancelled, like
+	// a peer asked for a transaction that is never ordered.
+	statusNever bool
 }
 
 func (g *fakeGateway) Endorse(ctx context.Context, req *gateway.EndorseRequest) (*gateway.EndorseResponse, error) {
@@ -63,7 +66,14 @@ func (g *fakeGateway) Submit(context.Context, *gateway.SubmitRequest) (*gateway.
 	return &gateway.SubmitResponse{}, nil
 }
 
-func (g *fakeGateway) CommitStatus(context.Context, *gateway.SignedCommitStatusRequest) (*gateway.CommitStatusResponse, error) {
+func (g *fakeGateway) CommitStatus(ctx context.Context, _ *gateway.SignedCommitStatusRequest) (*gateway.CommitStatusResponse, error) {
+	g.mu.Lock()
+	never := g.statusNever
+	g.mu.Unlock()
+	if never {
+		<-ctx.Done()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.statusErr != nil {
