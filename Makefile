@@ -118,7 +118,8 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := \
 	./internal/record:FuzzDecodeBatch \
 	./internal/record:FuzzCanonical \
-	./chaincode:FuzzRecordEvents
+	./chaincode:FuzzRecordEvents \
+	./internal/dockerwatch:FuzzNormalize
 
 .PHONY: build
 build: ## build the product binaries into .bin
