@@ -123,9 +123,10 @@ func badInputCases() []badInputCase {
 			r.Event.Attrs.Labels = map[string]string{"team": strings.Repeat("v", record.MaxLabelValueLen+1)}
 			return oneRecord(t, forceSeal(r), fmt.Sprintf("event.attrs.labels[team]: %d bytes exceed the bound of %d", record.MaxLabelValueLen+1, record.MaxLabelValueLen))
 		}},
-		// encoding/json turns invalid UTF-8 and lone surrogates into U+FFFD,
-		// so a sender that seals the record as the chaincode will decode it
-		// gets past the hash check: only an explicit check refuses it.
+		// encoding/json would turn invalid UTF-8 and lone surrogates into
+		// U+FFFD, so a sender that seals the record as encoding/json decodes
+		// it would get past the hash check: the batch's text is checked
+		// before it is decoded, whichever way the record was sealed.
 		{"an attribute of raw invalid UTF-8 bytes is refused", "", func(t *testing.T, host string) badBatch {
 			return nonUTF8(t, host, now(), "\xff\xfe", false)
 		}},
@@ -276,8 +277,9 @@ func requireNothingWritten(t *testing.T, reader *client.Contract, hosts, ids []s
 // nonUTF8 is a one-record batch whose event name is bad (raw invalid bytes
 // or a JSON escape such as \ud800), written into the JSON by hand.
 // encoding/json decodes either as U+FFFD: the record is sealed with the name
-// as the chaincode decodes it, unless hashedAsSent, where it is sealed over
-// the raw bytes as a naive sender would.
+// as encoding/json decodes it, unless hashedAsSent, where it is sealed over
+// the raw bytes as a naive sender would. Either way the chaincode refuses
+// the batch's text before decoding it.
 func nonUTF8(t *testing.T, host string, at int64, bad string, hashedAsSent bool) badBatch {
 	t.Helper()
 	var decoded string
@@ -294,10 +296,7 @@ func nonUTF8(t *testing.T, host string, at int64, bad string, hashedAsSent bool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"invalid batch: record 0 (" + s.ID + ")"}
-	if !hashedAsSent {
-		want = append(want, "not valid UTF-8")
-	}
+	want := []string{"invalid batch: decode batch: invalid record:", "not valid UTF-8"}
 	arg := replaceOnce(t, batchJSON(t, record.Batch{Records: []record.Sealed{s}}), `"name":`+string(name), `"name":"`+bad+`"`)
 	return badBatch{arg: arg, ids: []string{s.ID}, want: want}
 }
