@@ -58,6 +58,7 @@ func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir st
 	if err != nil {
 		return res, err
 	}
+	defer func() { _ = os.RemoveAll(filepath.Join(dir, "spool")) }() // about 1 GiB; after the collector stopped
 	p, err := startCollector(bin, id, dir, map[string]string{
 		"E2L_DOCKER_HOST":     fmt.Sprintf("synthetic://?rate=%g", rate),
 		"E2L_PEER_ENDPOINTS":  dead,
