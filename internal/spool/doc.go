@@ -29,9 +29,8 @@
 // written; beyond the reserve they are refused with ErrFull too.
 //
 // De-duplication: an event record whose ID (record.DeriveID, which does not
-// depend on Seq for events) is already known — pending, or committed within
-// the recent-ID window (the newest Options.DedupeIDs event IDs and those not
-// older than Options.DedupeAge; IDs of pending records are never forgotten)
-// — is not stored again and is reported as a duplicate, so replaying the
-// Docker "since" boundary is harmless.
+// depend on Seq for events) is among the newest Options.DedupeIDs event IDs
+// spooled (pending or committed) is not stored again and is reported as a
+// duplicate, so replaying the Docker "since" boundary is harmless: Docker
+// replays at most its last 256 events, all among the newest spooled.
 package spool

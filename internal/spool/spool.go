@@ -37,7 +37,6 @@ const (
 	DefaultMaxRecords     = 1_000_000
 	DefaultReservePercent = 10
 	DefaultDedupeIDs      = 100_000
-	DefaultDedupeAge      = 24 * time.Hour
 )
 
 // Options configure a spool. Host is required; zero values of the others
@@ -47,8 +46,12 @@ type Options struct {
 	MaxBytes       int64  // bound of the pending records' stored size
 	MaxRecords     int    // bound of the number of pending records
 	ReservePercent int    // extra room above the bounds for non-event records
-	DedupeIDs      int    // event IDs kept for de-duplication
-	DedupeAge      time.Duration
+	// DedupeIDs is how many of the newest event IDs are kept for
+	// de-duplication. Docker replays at most its last 256 events, all of
+	// them among the newest spooled, so the window needs no more than a
+	// margin above that; the default keeps memory bounded (~5 MB) however
+	// many records are pending.
+	DedupeIDs int
 	// Clock stamps dead letters and the dedupe index; time.Now if nil.
 	Clock func() time.Time
 	// Registerer, when set, receives the spool's metrics.
@@ -137,9 +140,6 @@ func Open(path string, opts Options) (*Spool, error) {
 	}
 	if opts.DedupeIDs <= 0 {
 		opts.DedupeIDs = DefaultDedupeIDs
-	}
-	if opts.DedupeAge <= 0 {
-		opts.DedupeAge = DefaultDedupeAge
 	}
 	s := &Spool{
 		host:   opts.Host,
@@ -399,7 +399,7 @@ func (s *Spool) Append(ctx context.Context, recs []record.Record) ([]Appended, e
 			}
 		}
 		var err error
-		forgotten, err = s.prune(tx, len(s.ids)+len(added), now, 2*len(recs)+64)
+		forgotten, err = s.prune(tx, len(s.ids)+len(added), 2*len(recs)+64)
 		if err != nil {
 			return err
 		}
@@ -439,13 +439,13 @@ func (s *Spool) Append(ctx context.Context, recs []record.Record) ([]Appended, e
 	return out, nil
 }
 
-// prune forgets the oldest event IDs beyond DedupeIDs or older than
-// DedupeAge, at most limit of them, but never the ID of a pending record.
+// prune forgets the oldest event IDs beyond DedupeIDs, at most limit of
+// them, pending or not. It does not forget by age: a quiet host's last
+// event may be days old and still be replayed by Docker at the next start.
 // count is the size of the index including this transaction's IDs. It
 // returns the IDs forgotten, to be dropped from memory once committed.
-func (s *Spool) prune(tx *bolt.Tx, count int, now time.Time, limit int) ([][32]byte, error) {
-	recB, logB := tx.Bucket(bktRecords), tx.Bucket(bktIDLog)
-	cutoff := now.Add(-s.opts.DedupeAge).UnixNano()
+func (s *Spool) prune(tx *bolt.Tx, count int, limit int) ([][32]byte, error) {
+	logB := tx.Bucket(bktIDLog)
 	var keys [][]byte
 	var ids [][32]byte
 	c := logB.Cursor()
@@ -453,12 +453,8 @@ func (s *Spool) prune(tx *bolt.Tx, count int, now time.Time, limit int) ([][32]b
 		if len(v) != 40 {
 			return nil, fmt.Errorf("%w: dedupe entry of %d bytes", ErrCorrupt, len(v))
 		}
-		old := int64(binary.BigEndian.Uint64(v[32:])) < cutoff
-		if count-len(keys) <= s.opts.DedupeIDs && !old {
+		if count-len(keys) <= s.opts.DedupeIDs {
 			break
-		}
-		if recB.Get(k) != nil {
-			break // still pending: keep it and everything newer
 		}
 		keys = append(keys, bytes.Clone(k))
 		ids = append(ids, [32]byte(v[:32]))
