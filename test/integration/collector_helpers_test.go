@@ -414,13 +414,12 @@ func (c *collectorProc) startSampling() (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-// waitDrained waits until the spool holds no pending record and the ledger
-// committed something since, returning how long it took.
-func (c *collectorProc) waitDrained(timeout time.Duration) time.Duration {
+// waitDrained waits until the spool holds no pending record and returns
+// the time since from (the end of a fault).
+func (c *collectorProc) waitDrained(from time.Time, timeout time.Duration) time.Duration {
 	c.t.Helper()
-	start := time.Now()
 	c.waitMetric(timeout, "e2l_collector_spool_pending_records", func(v float64) bool { return v == 0 })
-	return time.Since(start)
+	return time.Since(from)
 }
 
 // logEntries reads the collector's JSON log (all its runs).
@@ -1127,7 +1126,13 @@ func (d *privateDockerd) start() {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+d.ns, "dockerd",
+	// Its own (empty) configuration file: the machine's /etc/docker/daemon.json
+	// may set what the flags below set, which dockerd refuses.
+	config := filepath.Join(d.dir, "daemon.json")
+	if err := os.WriteFile(config, []byte("{}\n"), 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+d.ns, "dockerd", "--config-file", config,
 		"--data-root", filepath.Join(d.dir, "data"), "--exec-root", filepath.Join(d.dir, "exec"),
 		"--pidfile", filepath.Join(d.dir, "docker.pid"), "-H", d.host,
 		"--bridge=none", "--iptables=false", "--ip-masq=false")

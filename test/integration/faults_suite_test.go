@@ -1,0 +1,431 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/network"
+)
+
+// The fault suite (issue 7): real collector processes, the real network,
+// real Docker daemons; each scenario injects one fault during container
+// churn and compares the ledger with the ground truth. Every row asserts
+// lost = 0 (no event missing without a gap record reporting it) and
+// duplicated = 0. The summary table is logged and written to
+// test/integration/.artifacts/faults.md (make faults prints it).
+
+// faultRow is one line of the summary.
+type faultRow struct {
+	Scenario    string
+	Outage      time.Duration // how long the fault kept the collector or the ledger away
+	GroundTruth int           // events Docker emitted that the collector records
+	Once        int           // on the ledger exactly once
+	Reported    int           // missing, reported by a gap record
+	Lost        int           // missing, not reported: must be 0
+	Duplicated  int           // must be 0
+	Gaps        string
+	MaxBacklog  int64         // largest spool backlog seen (records)
+	Recovery    time.Duration // from the end of the fault to an empty spool
+	Duration    time.Duration
+	Passed      bool
+}
+
+func TestFaultSuite(t *testing.T) {
+	if err := ensureTestImage(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	var rows []faultRow
+	began := time.Now()
+	t.Cleanup(func() { writeFaultSummary(t, rows, time.Since(began)) })
+	run := func(name string, f func(t *testing.T) []faultRow) {
+		start := time.Now()
+		var got []faultRow
+		ran := false
+		ok := t.Run(name, func(t *testing.T) { ran = true; got = f(t) })
+		if !ran { // not selected by -run
+			return
+		}
+		if len(got) == 0 {
+			got = []faultRow{{Scenario: name}}
+		}
+		for i := range got {
+			got[i].Passed = ok
+			got[i].Duration = time.Since(start)
+		}
+		rows = append(rows, got...)
+	}
+
+	run("collector SIGKILLed ten times during churn", faultCollectorKilled)
+	run("all three orderers down for 60 s during churn, and the spool bound reached", faultOrderersDown)
+	run("the Raft leader killed during churn", faultRaftLeaderKilled)
+	run("two of three peers down for 60 s during churn", faultPeersDown)
+	run("the chaincode servers restarted during churn", faultChaincodeRestarted)
+	run("the Docker daemon restarted under the collector", faultDockerdRestarted)
+}
+
+// faultCollector is one collector of a scenario and its view of the ledger.
+type faultCollector struct {
+	name  string
+	id    network.HostIdentity
+	col   *collectorProc
+	chain *ledgerChain
+	stop  func() // stops backlog sampling
+}
+
+func newFaultCollector(t *testing.T, name, host string, opts collectorOptions) *faultCollector {
+	t.Helper()
+	id := enrollHost(t, network.Provider, host, network.EnrollOptions{})
+	col := startCollector(t, id, opts)
+	return &faultCollector{name: name, id: id, col: col, chain: newLedgerChain(t, id, 50), stop: col.startSampling()}
+}
+
+// finish waits for the ledger to show every ground-truth event up to until
+// (or a gap reporting it), checks it, stops the collector cleanly and
+// returns the row.
+func (f *faultCollector) finish(t *testing.T, gt *groundTruth, until int64, allowGaps bool, outage, recovery time.Duration) faultRow {
+	t.Helper()
+	c, err := f.chain.awaitLedger(f.id, gt.recorded(until), gt.start, until, 4*time.Minute)
+	if err != nil {
+		t.Errorf("%s: %v", f.name, err)
+	}
+	requireFaithful(t, c, allowGaps)
+	f.stop()
+	f.col.Stop()
+	return faultRow{
+		Scenario: f.name, Outage: outage, GroundTruth: c.GroundTruth, Once: c.Once, Reported: c.Covered,
+		Lost: c.Lost, Duplicated: c.Duplicated, Gaps: c.gapSummary(), MaxBacklog: f.col.maxPending.Load(), Recovery: recovery,
+	}
+}
+
+// holdFor keeps a fault for d while checking, every second, that the
+// collector is alive; it is the outage itself, not a wait for something.
+func holdFor(t *testing.T, d time.Duration, cols ...*collectorProc) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, c := range cols {
+			if !c.running() {
+				t.Fatalf("collector %s exited during the fault: %v\n%s", c.id.Host, c.exitErr(), c.logTail(20))
+			}
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal("test ended during the fault")
+		case <-time.After(min(time.Second, time.Until(deadline))):
+		}
+	}
+}
+
+// restoreLater registers a t.Cleanup that restarts a node if the scenario
+// ended before restarting it.
+func restoreLater(t *testing.T, what string, running func() bool, start func(context.Context) error) {
+	t.Cleanup(func() {
+		if !running() {
+			restore(t, what, start)
+		}
+	})
+}
+
+func nodeRunning(logPath string) func() bool {
+	return func() bool {
+		for _, s := range testNet.Status() {
+			if s.LogPath == logPath {
+				return s.Running
+			}
+		}
+		return false
+	}
+}
+
+func faultCollectorKilled(t *testing.T) []faultRow {
+	f := newFaultCollector(t, "collector SIGKILL ×10", "it-fault-sigkill", collectorOptions{})
+	gt := watchGroundTruth(t, "")
+	ch := startChurn(t, "", "e2l-it-fkill", 0)
+	var down time.Duration
+	for i := range 10 {
+		// Kill it after it recorded something in this life, and keep it
+		// down while one more container runs.
+		f.col.waitMetric(3*time.Minute, `e2l_collector_watcher_records_appended_total{kind="event"}`, func(v float64) bool { return v >= 1 })
+		n := int(ch.runs.Load())
+		f.col.Kill()
+		killed := time.Now()
+		ch.waitRuns(t, n+1, 3*time.Minute)
+		f.col.Restart()
+		down += time.Since(killed)
+		t.Logf("kill %d: down %s", i+1, time.Since(killed).Round(time.Millisecond))
+	}
+	restarted := time.Now()
+	ch.stop()
+	recovery := f.col.waitDrained(restarted, 3*time.Minute)
+	until := gt.sync()
+	row := f.finish(t, gt, until, true, down, recovery)
+	if starts := f.col.logCount("watcher starting"); starts != 11 {
+		t.Errorf("the log shows %d watcher starts, want 11", starts)
+	}
+	return []faultRow{row}
+}
+
+// faultOrderersDown stops the ordering service for 60 s under two
+// collectors: one with the default spool (nothing may be lost) and one
+// whose spool is bounded at 1 MiB (the configuration's minimum) and filled
+// by events carrying 24 KB of labels: it must drop events and report
+// exactly those in a spool-full gap record.
+func faultOrderersDown(t *testing.T) []faultRow {
+	a := newFaultCollector(t, "all orderers down 60 s", "it-fault-orderers", collectorOptions{})
+	b := newFaultCollector(t, "spool bound (1 MiB) reached, orderers down", "it-fault-spoolfull", collectorOptions{SpoolMaxBytes: 1 << 20})
+	gt := watchGroundTruth(t, "")
+	ch := startChurn(t, "", "e2l-it-ford", 0)
+	ch.waitRuns(t, 2, 3*time.Minute)
+
+	ctx := t.Context()
+	outageStart := time.Now()
+	for i := range testNet.Orderers() {
+		o := testNet.Orderers()[i]
+		restoreLater(t, "orderer", nodeRunning(o.LogPath), func(ctx context.Context) error { return testNet.StartOrderer(ctx, i) })
+		if err := testNet.StopOrderer(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Fill b's spool: pause and unpause a container with big labels.
+	args := []string{"run", "-d", "--network", "none", "--name", "e2l-it-fat-" + randomSuffix()}
+	pad := strings.Repeat("x", 1000)
+	for i := range 24 {
+		args = append(args, "--label", fmt.Sprintf("e2l.it.pad%02d=%s", i, pad))
+	}
+	fat := mustDocker(t, "", append(args, testImage, "sleep", "1000")...)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = docker(ctx, "", "rm", "-f", fat)
+	})
+	dropped := `e2l_collector_watcher_events_dropped_total{reason="spool_full"}`
+	for b.col.metric(dropped) < 10 {
+		if time.Since(outageStart) > 50*time.Second {
+			t.Fatalf("the 1 MiB spool did not overflow: %v dropped, pending %v bytes", b.col.metric(dropped), b.col.metric("e2l_collector_spool_pending_bytes"))
+		}
+		mustDocker(t, "", "pause", fat)
+		mustDocker(t, "", "unpause", fat)
+	}
+	holdFor(t, 60*time.Second-time.Since(outageStart), a.col, b.col)
+	if p := a.col.metric("e2l_collector_spool_pending_records"); p == 0 {
+		t.Errorf("no backlog after 60 s without orderers: the ledger was not unreachable?")
+	}
+	for i := range testNet.Orderers() {
+		if err := testNet.StartOrderer(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outage := time.Since(outageStart)
+	restored := time.Now()
+	ch.stop()
+	recA := a.col.waitDrained(restored, 5*time.Minute)
+	recB := b.col.waitDrained(restored, 5*time.Minute)
+	// The gap travels with the next batch of events that fits.
+	mustDocker(t, "", "rm", "-f", fat)
+	b.col.waitMetric(3*time.Minute, `e2l_collector_watcher_gaps_total{reason="spool-full"}`, func(v float64) bool { return v >= 1 })
+	until := gt.sync()
+
+	droppedN := b.col.metric(dropped)
+	rowA := a.finish(t, gt, until, false, outage, recA)
+	rowB := b.finish(t, gt, until, true, outage, recB)
+	cb := b.chain.check(b.id, gt.recorded(until), gt.start, until)
+	if cb.Missing == 0 || uint64(cb.Missing) != cb.GapLost || float64(cb.GapLost) != droppedN {
+		t.Errorf("spool-full: %d ground-truth events missing, gap records report %d lost, the collector counted %v dropped: want all equal and > 0",
+			cb.Missing, cb.GapLost, droppedN)
+	}
+	for _, g := range cb.Gaps {
+		if g.Reason != record.GapSpoolFull {
+			t.Errorf("unexpected gap %+v", g)
+		}
+	}
+	return []faultRow{rowA, rowB}
+}
+
+func faultRaftLeaderKilled(t *testing.T) []faultRow {
+	f := newFaultCollector(t, "Raft leader SIGKILLed", "it-fault-leader", collectorOptions{})
+	gt := watchGroundTruth(t, "")
+	ch := startChurn(t, "", "e2l-it-fldr", 0)
+	ch.waitRuns(t, 2, 3*time.Minute)
+
+	ctx := t.Context()
+	leader, err := testNet.RaftLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := testNet.Orderers()[leader]
+	restoreLater(t, "orderer", nodeRunning(o.LogPath), func(ctx context.Context) error { return testNet.StartOrderer(ctx, leader) })
+	pid := 0
+	for _, s := range testNet.Status() {
+		if s.LogPath == o.LogPath {
+			pid = s.PID
+		}
+	}
+	if pid <= 0 {
+		t.Fatalf("orderer %d (the leader) has no process", leader)
+	}
+	// Nodes run in their own sessions: kill the process group.
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("SIGKILL orderer %d (pid %d): %v", leader, pid, err)
+		}
+	}
+	killed := time.Now()
+	// The ordering service is back when a transaction submitted after the
+	// kill commits: a new leader was elected.
+	f.col.waitMetric(3*time.Minute, "e2l_collector_ledger_last_commit_timestamp_seconds", func(v float64) bool {
+		return v > float64(killed.Add(time.Second).UnixNano())/1e9
+	})
+	outage := time.Since(killed)
+	resumed := time.Now()
+	ch.stop()
+	recovery := f.col.waitDrained(resumed, 3*time.Minute)
+	if err := testNet.StartOrderer(ctx, leader); err != nil {
+		t.Fatal(err)
+	}
+	until := gt.sync()
+	return []faultRow{f.finish(t, gt, until, false, outage, recovery)}
+}
+
+func faultPeersDown(t *testing.T) []faultRow {
+	f := newFaultCollector(t, "2 of 3 peers down 60 s", "it-fault-peers", collectorOptions{})
+	gt := watchGroundTruth(t, "")
+	ch := startChurn(t, "", "e2l-it-fpeer", 0)
+	ch.waitRuns(t, 2, 3*time.Minute)
+
+	ctx := t.Context()
+	down := []network.Org{network.Developer, network.User} // the collector's own (Provider) peer stays up
+	outageStart := time.Now()
+	for _, o := range down {
+		restoreLater(t, "peer", nodeRunning(testNet.Peer(o).LogPath), func(ctx context.Context) error { return testNet.StartPeer(ctx, o) })
+		if err := testNet.StopPeer(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holdFor(t, 60*time.Second, f.col)
+	if p := f.col.metric("e2l_collector_spool_pending_records"); p == 0 {
+		t.Errorf("no backlog after 60 s without an endorsing majority")
+	}
+	for _, o := range down {
+		if err := testNet.StartPeer(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outage := time.Since(outageStart)
+	restored := time.Now()
+	ch.stop()
+	recovery := f.col.waitDrained(restored, 5*time.Minute)
+	until := gt.sync()
+	return []faultRow{f.finish(t, gt, until, false, outage, recovery)}
+}
+
+func faultChaincodeRestarted(t *testing.T) []faultRow {
+	f := newFaultCollector(t, "chaincode servers restarted", "it-fault-cc", collectorOptions{})
+	gt := watchGroundTruth(t, "")
+	ch := startChurn(t, "", "e2l-it-fcc", 0)
+	ch.waitRuns(t, 2, 3*time.Minute)
+
+	ctx := t.Context()
+	outageStart := time.Now()
+	for _, o := range network.Orgs() {
+		restoreLater(t, "chaincode server", func() bool {
+			for _, s := range testNet.Status() {
+				if strings.Contains(s.Name, "chaincode") && strings.Contains(strings.ToLower(s.Name), strings.ToLower(string(o))) {
+					return s.Running
+				}
+			}
+			return false
+		}, func(ctx context.Context) error { return testNet.StartChaincode(ctx, o) })
+		if err := testNet.StopChaincode(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Let the churn run into the outage.
+	ch.waitRuns(t, int(ch.runs.Load())+2, 3*time.Minute)
+	for _, o := range network.Orgs() {
+		if err := testNet.StartChaincode(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outage := time.Since(outageStart)
+	restored := time.Now()
+	ch.stop()
+	recovery := f.col.waitDrained(restored, 3*time.Minute)
+	until := gt.sync()
+	return []faultRow{f.finish(t, gt, until, false, outage, recovery)}
+}
+
+// faultDockerdRestarted restarts a private Docker daemon (its own network
+// namespace) under a collector: the collector reconnects, and the ledger
+// shows a docker-restart gap followed by a snapshot (the daemon's event
+// buffer is emptied by a restart, so continuity cannot be proven), and
+// every event Docker emitted outside the gap.
+func faultDockerdRestarted(t *testing.T) []faultRow {
+	d := startPrivateDockerd(t)
+	f := newFaultCollector(t, "dockerd restarted", "privnode", collectorOptions{DockerHost: d.host})
+	gt := watchGroundTruth(t, d.host)
+	// A container that the restart stops and its restart policy starts again.
+	mustDocker(t, d.host, "run", "-d", "--network", "none", "--restart", "always", "--name", "e2l-it-long", testImage, "sleep", "1000")
+	ch := startChurn(t, d.host, "e2l-it-fdd", 0)
+	ch.waitRuns(t, 3, 3*time.Minute)
+
+	reconnects := f.col.metric("e2l_collector_docker_reconnects_total")
+	outageStart := time.Now()
+	d.restart()
+	outage := time.Since(outageStart)
+	f.col.waitMetric(3*time.Minute, "e2l_collector_docker_reconnects_total", func(v float64) bool { return v > reconnects })
+	f.col.waitStreamUp(3 * time.Minute)
+	ch.waitRuns(t, int(ch.runs.Load())+3, 3*time.Minute)
+	ch.stop()
+	recovery := f.col.waitDrained(outageStart.Add(outage), 3*time.Minute)
+	mustDocker(t, d.host, "rm", "-f", "e2l-it-long")
+	until := gt.sync()
+	row := f.finish(t, gt, until, true, outage, recovery)
+
+	gapAt := -1
+	snapshotAfter := false
+	for i, s := range f.chain.sealed {
+		switch {
+		case s.Record.Kind == record.KindGap && s.Record.Gap.Reason == record.GapDockerRestart:
+			gapAt = i
+		case s.Record.Kind == record.KindSnapshot && gapAt >= 0 && i > gapAt:
+			snapshotAfter = true
+		}
+	}
+	if gapAt < 0 || !snapshotAfter {
+		t.Errorf("want a docker-restart gap followed by a snapshot on the ledger (gap at %d, snapshot after: %t); gaps: %s", gapAt, snapshotAfter, row.Gaps)
+	}
+	return []faultRow{row}
+}
+
+// writeFaultSummary logs the table and writes it to .artifacts/faults.md.
+func writeFaultSummary(t *testing.T, rows []faultRow, total time.Duration) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Fault suite, %s (%s total, network batch timeout %s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		total.Round(time.Second), testNet.Config().BatchTimeout)
+	b.WriteString("| scenario | fault held | Docker events | on ledger once | reported by gaps | lost | duplicated | gap records | max backlog | drained after | scenario time | result |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		res := "PASS"
+		if !r.Passed {
+			res = "FAIL"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %d | %s | %d | %s | %s | %s |\n", r.Scenario, r.Outage.Round(100*time.Millisecond),
+			r.GroundTruth, r.Once, r.Reported, r.Lost, r.Duplicated, r.Gaps, r.MaxBacklog, r.Recovery.Round(100*time.Millisecond),
+			r.Duration.Round(time.Second), res)
+	}
+	t.Log("\n" + b.String())
+	path := filepath.Join(artifactsDir(t), "faults.md")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Errorf("write %s: %v", path, err)
+	}
+}
