@@ -149,7 +149,7 @@ include deploy/deploy.mk
 
 # --- benchmarks (bench/, cmd/e2l-bench) ---------------------------------------
 # make bench [BENCH_FLAGS='--duration 20s --only gateway-ceiling']: its own
-# fresh network in .e2l/bench-network (port base 53000, batch timeout 500ms),
+# fresh network in .e2l/bench-network (port base 17000, batch timeout 500ms),
 # about 8-10 minutes on 2 cores; prints the table and writes
 # docs/benchmarks.json and docs/benchmarks.md.
 BENCH_FLAGS ?=

@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bench.Config{Log: stderr}
 	var only, jsonOut, mdOut string
 	fs.StringVar(&cfg.NetDir, "net-dir", ".e2l/bench-network", "state directory of the bench network (recreated)")
-	fs.IntVar(&cfg.PortBase, "port-base", 53000, "port base of the bench network (120 ports)")
+	fs.IntVar(&cfg.PortBase, "port-base", 17000, "port base of the bench network (120 ports; keep below the ephemeral range, 32768 and up)")
 	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", 500*time.Millisecond, "orderer batch timeout, the same for every configuration")
 	fs.StringVar(&cfg.FabricBin, "fabric-bin", ".bin/fabric", "Fabric binaries (make fabric-bin)")
 	fs.StringVar(&cfg.ChaincodeBin, "chaincode-bin", ".bin/bench/e2l-chaincode", "e2l-chaincode binary")
