@@ -45,7 +45,7 @@ const (
 	DefaultMaxInFlight  = 8
 	DefaultDrainTimeout = 10 * time.Second
 	DefaultBackoffMin   = 250 * time.Millisecond
-	DefaultBackoffMax   = 30 * time.Second
+	DefaultBackoffMax   = 5 * time.Second
 	// maxBatchBytes keeps a batch well below record.MaxBatchBytes.
 	maxBatchBytes = record.MaxBatchBytes / 2
 )
@@ -57,7 +57,7 @@ type Config struct {
 	MaxInFlight  int           // transactions in flight (default 8)
 	DrainTimeout time.Duration // wait for in-flight commits on shutdown (default 10s)
 	BackoffMin   time.Duration // first retry delay (default 250ms)
-	BackoffMax   time.Duration // retry delay cap (default 30s)
+	BackoffMax   time.Duration // retry delay cap (default 5s: an outage ends, the backlog moves within seconds)
 }
 
 func (c *Config) defaults() error {
