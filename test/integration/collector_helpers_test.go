@@ -1192,3 +1192,92 @@ func (d *privateDockerd) restart() {
 	d.stop()
 	d.start()
 }
+
+// ---- a settled network -----------------------------------------------------
+
+// probeHosts are one host identity per org whose Gateway peer is its own
+// org's, with their record chains, kept across awaitOrderingSettled calls.
+var probeHosts struct {
+	sync.Mutex
+	ids    map[network.Org]network.HostIdentity
+	chains map[network.Org]*recordChain
+}
+
+// awaitOrderingSettled waits, after orderers were restarted, until every
+// peer's Gateway orders transactions promptly again: 12 probe transactions
+// in a row through each peer, each submitted within 5 s and committed
+// VALID. Seen here: after an orderer restarts, a peer's Gateway may keep
+// timing out its broadcasts to that orderer for a minute or two, and it
+// picks orderers at random, so a few quick commits do not prove it (12 in a
+// row miss a bad orderer with probability (2/3)^12 < 1 %). It returns how
+// long that took, or an error after timeout.
+func awaitOrderingSettled(t *testing.T, timeout time.Duration) (time.Duration, error) {
+	t.Helper()
+	start := time.Now()
+	probeHosts.Lock()
+	defer probeHosts.Unlock()
+	if probeHosts.ids == nil {
+		probeHosts.ids, probeHosts.chains = map[network.Org]network.HostIdentity{}, map[network.Org]*recordChain{}
+	}
+	deadline := time.Now().Add(timeout)
+	for _, o := range network.Orgs() {
+		id, ok := probeHosts.ids[o]
+		if !ok {
+			id = enrollHost(t, o, "it-probe-"+strings.ToLower(string(o)), network.EnrollOptions{})
+			probeHosts.ids[o], probeHosts.chains[o] = id, newRecordChain(id.Host)
+		}
+		chain := probeHosts.chains[o]
+		contract := e2lContract(connectGateway(t, id))
+		var last error
+		for inRow := 0; inRow < 12; {
+			if time.Now().After(deadline) {
+				return time.Since(start), fmt.Errorf("ordering through %s's peer not settled after %s: %w", o, timeout, last)
+			}
+			b := chain.next(t, 1)
+			if last = probeSubmit(t, contract, batchJSON(t, b)); last == nil {
+				inRow++
+				continue
+			}
+			inRow = 0
+			// The record may or may not be on the ledger: start a fresh
+			// chain under the same host would fork it, so resend this one
+			// until it is (a duplicate is a VALID no-op).
+			for probeSubmit(t, contract, batchJSON(t, b)) != nil {
+				if time.Now().After(deadline) {
+					return time.Since(start), fmt.Errorf("ordering through %s's peer not settled after %s: %w", o, timeout, last)
+				}
+			}
+		}
+	}
+	return time.Since(start), nil
+}
+
+// probeSubmit endorses a batch, submits it within 5 s and waits for a
+// VALID commit.
+func probeSubmit(t *testing.T, contract *client.Contract, batch string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	proposal, err := contract.NewProposal("RecordEvents", client.WithArguments(batch))
+	if err != nil {
+		return err
+	}
+	tx, err := proposal.EndorseWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("endorse: %w", err)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	commit, err := tx.SubmitWithContext(sctx)
+	scancel()
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("commit status: %w", err)
+	}
+	if !st.Successful {
+		return fmt.Errorf("transaction %s committed as %s", st.TransactionID, st.Code)
+	}
+	return nil
+}

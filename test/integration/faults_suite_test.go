@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,6 +44,7 @@ func TestFaultSuite(t *testing.T) {
 	if err := ensureTestImage(t.Context(), ""); err != nil {
 		t.Fatal(err)
 	}
+	useFaultNetwork(t)
 	var rows []faultRow
 	began := time.Now()
 	t.Cleanup(func() { writeFaultSummary(t, rows, time.Since(began)) })
@@ -64,12 +66,60 @@ func TestFaultSuite(t *testing.T) {
 		rows = append(rows, got...)
 	}
 
+	// Orderer restarts in this Fabric build misbehave once the chain has
+	// grown (docs/reliability.md, findings): the 60 s outage of all
+	// orderers runs while the network is young, and the Raft leader's stop
+	// comes last, since the restarted orderer may stay unable to catch up.
 	run("collector SIGKILLed ten times during churn", faultCollectorKilled)
 	run("all three orderers down for 60 s during churn, and the spool bound reached", faultOrderersDown)
-	run("the Raft leader killed during churn", faultRaftLeaderKilled)
-	run("two of three peers down for 60 s during churn", faultPeersDown)
 	run("the chaincode servers restarted during churn", faultChaincodeRestarted)
 	run("the Docker daemon restarted under the collector", faultDockerdRestarted)
+	run("two of three peers down for 60 s during churn", faultPeersDown)
+	run("the Raft leader stopped during churn", faultRaftLeaderKilled)
+}
+
+// useFaultNetwork runs the suite on a network of its own (ports 200 above
+// the package's), stopped and deleted when the suite ends: the orderer
+// faults leave this Fabric build's ordering service degraded for minutes,
+// and the tests after the suite must not pay for that. The package's
+// testNet points at it while the suite runs (the package's tests run one
+// after another).
+func useFaultNetwork(t *testing.T) {
+	t.Helper()
+	cfg := testNet.Config()
+	cfg.PortBase += 200
+	cfg.Dir = filepath.Join(os.TempDir(), fmt.Sprintf("e2l-it-faults-%d", cfg.PortBase))
+	cfg.Fresh = true
+	cfg.Log = prefixWriter{"fault suite network: "}
+	started := time.Now()
+	n, err := network.Up(t.Context(), cfg)
+	if err != nil {
+		if o, oerr := network.Open(cfg); oerr == nil {
+			_ = o.Down(context.Background())
+		}
+		t.Fatalf("start the fault suite's network: %v", err)
+	}
+	t.Logf("fault suite network up in %s (%s)", time.Since(started).Round(100*time.Millisecond), cfg.Dir)
+	shared := testNet
+	testNet = n
+	t.Cleanup(func() {
+		testNet = shared
+		probeHosts.Lock()
+		probeHosts.ids, probeHosts.chains = nil, nil // enrolled on this network
+		probeHosts.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if t.Failed() || os.Getenv("E2L_TEST_KEEP") != "" {
+			if err := n.Down(ctx); err != nil {
+				t.Errorf("stop the fault suite's network: %v", err)
+			}
+			t.Logf("fault suite network state (logs/) kept in %s", cfg.Dir)
+			return
+		}
+		if err := n.Purge(ctx); err != nil {
+			t.Errorf("purge the fault suite's network: %v", err)
+		}
+	})
 }
 
 // faultCollector is one collector of a scenario and its view of the ledger.
@@ -225,6 +275,7 @@ func faultOrderersDown(t *testing.T) []faultRow {
 			t.Fatal(err)
 		}
 	}
+	kicks := recoverOrdering(t, a.col)
 	outage := time.Since(outageStart)
 	restored := time.Now()
 	ch.stop()
@@ -238,6 +289,16 @@ func faultOrderersDown(t *testing.T) []faultRow {
 	droppedN := b.col.metric(dropped)
 	rowA := a.finish(t, gt, until, false, outage, recA)
 	rowB := b.finish(t, gt, until, true, outage, recB)
+	if kicks > 0 {
+		note := fmt.Sprintf(" (orderers restarted %d more times)", kicks)
+		rowA.Scenario += note
+		rowB.Scenario += note
+	}
+	if d, err := awaitOrderingSettled(t, 3*time.Minute); err != nil {
+		t.Logf("the next scenario may be slowed: %v", err)
+	} else {
+		t.Logf("ordering settled %s after the checks", d.Round(time.Second))
+	}
 	cb := b.chain.check(b.id, gt.recorded(until), gt.start, until)
 	if cb.Missing == 0 || uint64(cb.Missing) != cb.GapLost || float64(cb.GapLost) != droppedN {
 		t.Errorf("spool-full: %d ground-truth events missing, gap records report %d lost, the collector counted %v dropped: want all equal and > 0",
@@ -251,8 +312,59 @@ func faultOrderersDown(t *testing.T) []faultRow {
 	return []faultRow{rowA, rowB}
 }
 
+// recoverOrdering waits until the collector commits again after the
+// orderers were restarted. Seen with this Fabric build (docs/reliability.md):
+// a restarted orderer may hang replaying its Raft log, and with two of them
+// hung there is no leader. If nothing commits within 90 s the orderers are
+// restarted again, one at a time, up to 3 times; it returns how many times.
+// The outage measured by the caller includes this.
+func recoverOrdering(t *testing.T, col *collectorProc) int {
+	t.Helper()
+	ctx := t.Context()
+	for kicks := 0; ; kicks++ {
+		since := float64(time.Now().UnixNano()) / 1e9
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			if col.metric("e2l_collector_ledger_last_commit_timestamp_seconds") > since {
+				return kicks
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if kicks == 3 {
+			t.Fatalf("nothing committed after restarting the orderers %d times", kicks+1)
+		}
+		t.Logf("nothing committed 90 s after the orderers restarted (Raft leader %v): restarting them again", raftLeaderNow(t))
+		for i := range testNet.Orderers() {
+			if err := testNet.StopOrderer(ctx, i); err != nil {
+				t.Fatal(err)
+			}
+			if err := testNet.StartOrderer(ctx, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func raftLeaderNow(t *testing.T) string {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	i, err := testNet.RaftLeader(ctx)
+	if err != nil {
+		return "none"
+	}
+	return strconv.Itoa(i)
+}
+
+// faultRaftLeaderKilled stops the orderer leading the Raft cluster during
+// churn. By default it is stopped the way a crash-restarting service is
+// (SIGTERM; SIGKILL only after 10 s), like the network tests do. With
+// E2L_FAULT_SIGKILL_LEADER=1 it is SIGKILLed instead: seen with this Fabric
+// build, an orderer restarted after a SIGKILL may not get the leader's
+// appends again and the peers' Gateways time out broadcasting to it for
+// more than 5 minutes, which breaks the tests that follow (see
+// docs/reliability.md).
 func faultRaftLeaderKilled(t *testing.T) []faultRow {
-	f := newFaultCollector(t, "Raft leader SIGKILLed", "it-fault-leader", collectorOptions{})
+	f := newFaultCollector(t, "Raft leader stopped", "it-fault-leader", collectorOptions{})
 	gt := watchGroundTruth(t, "")
 	ch := startChurn(t, "", "e2l-it-fldr", 0)
 	ch.waitRuns(t, 2, 3*time.Minute)
@@ -264,22 +376,27 @@ func faultRaftLeaderKilled(t *testing.T) []faultRow {
 	}
 	o := testNet.Orderers()[leader]
 	restoreLater(t, "orderer", nodeRunning(o.LogPath), func(ctx context.Context) error { return testNet.StartOrderer(ctx, leader) })
-	pid := 0
-	for _, s := range testNet.Status() {
-		if s.LogPath == o.LogPath {
-			pid = s.PID
-		}
-	}
-	if pid <= 0 {
-		t.Fatalf("orderer %d (the leader) has no process", leader)
-	}
-	// Nodes run in their own sessions: kill the process group.
-	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatalf("SIGKILL orderer %d (pid %d): %v", leader, pid, err)
-		}
-	}
 	killed := time.Now()
+	if os.Getenv("E2L_FAULT_SIGKILL_LEADER") != "" {
+		f.name = "Raft leader SIGKILLed"
+		pid := 0
+		for _, s := range testNet.Status() {
+			if s.LogPath == o.LogPath {
+				pid = s.PID
+			}
+		}
+		if pid <= 0 {
+			t.Fatalf("orderer %d (the leader) has no process", leader)
+		}
+		// Nodes run in their own sessions: kill the process group.
+		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatalf("SIGKILL orderer %d (pid %d): %v", leader, pid, err)
+			}
+		}
+	} else if err := testNet.StopOrderer(ctx, leader); err != nil {
+		t.Fatal(err)
+	}
 	// The ordering service is back when a transaction submitted after the
 	// kill commits: a new leader was elected.
 	f.col.waitMetric(3*time.Minute, "e2l_collector_ledger_last_commit_timestamp_seconds", func(v float64) bool {
