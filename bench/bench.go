@@ -8,6 +8,8 @@
 package bench
 
 import (
+	"github.com/e2l-project/e2l/internal/testimage"
+
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +59,7 @@ func (c Config) logf(format string, args ...any) {
 // Run brings up the bench network and runs every part.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := newReport(cfg)
-	if err := ensureTestImage(ctx); err != nil {
+	if err := testimage.Ensure(ctx, ""); err != nil {
 		return nil, err
 	}
 	if err := os.RemoveAll(cfg.WorkDir); err != nil {

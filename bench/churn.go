@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/e2l-project/e2l/internal/testimage"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -97,7 +99,7 @@ func runChurn(ctx context.Context, w *ledgerWatch, bin string, id network.HostId
 	for range workers {
 		wg.Go(func() {
 			for cctx.Err() == nil {
-				if exec.CommandContext(cctx, "docker", "run", "--rm", "--network", "none", testImage, "true").Run() == nil {
+				if exec.CommandContext(cctx, "docker", "run", "--rm", "--network", "none", testimage.Name, "true").Run() == nil {
 					runs.Add(1)
 				}
 			}

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/e2l-project/e2l/internal/testimage"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -132,7 +134,7 @@ func runPaper(ctx context.Context, n *network.Network, id network.HostIdentity, 
 	// Containers churn until the reader has its events.
 	go func() {
 		for ctx.Err() == nil {
-			_ = exec.CommandContext(ctx, "docker", "run", "--rm", "--network", "none", testImage, "true").Run()
+			_ = exec.CommandContext(ctx, "docker", "run", "--rm", "--network", "none", testimage.Name, "true").Run()
 		}
 	}()
 
