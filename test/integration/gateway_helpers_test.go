@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"crypto/x509"
 	"fmt"
 	"os"
@@ -91,7 +92,11 @@ func submitValid(t *testing.T, contract *client.Contract, name string, args ...s
 	if err != nil {
 		t.Fatalf("submit %s: %v", name, describeGatewayError(err))
 	}
-	status, err := commit.StatusWithContext(t.Context())
+	// A transaction the ordering service accepted but never ordered would
+	// wait forever: bound the wait, so that the test fails with a reason.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	status, err := commit.StatusWithContext(ctx)
 	if err != nil {
 		t.Fatalf("commit status of %s (%s): %v", name, commit.TransactionID(), err)
 	}
