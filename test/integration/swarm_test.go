@@ -6,10 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +63,7 @@ func TestSwarmStack(t *testing.T) {
 	// The node's own identity: enrolled for the node's Swarm host name, the
 	// E2L_HOST the stack gives the collector.
 	id := enrollHost(t, network.Provider, nodeName, network.EnrollOptions{})
-	certSum := swarmCertSHA256(t, id.CertPath)
+	certSum := certSHA256(t, id.CertPath)
 
 	// The peers listen on 127.0.0.1 of this machine; in production they are
 	// remote. The collector stays on the stack's overlay network (so Swarm
@@ -397,21 +394,6 @@ func swarmBuildImages(t *testing.T, root string) string {
 	return collector
 }
 
-// swarmCertSHA256 is the hex SHA-256 of a PEM certificate's DER bytes, as
-// the chaincode stores it with each record.
-func swarmCertSHA256(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		t.Fatalf("%s: no PEM block", path)
-	}
-	sum := sha256.Sum256(blk.Bytes)
-	return hex.EncodeToString(sum[:])
-}
 
 // swarmRelay listens on ip and forwards each connection to target. It
 // returns the listening address; the relay stops when the test ends.
