@@ -394,7 +394,6 @@ func swarmBuildImages(t *testing.T, root string) string {
 	return collector
 }
 
-
 // swarmRelay listens on ip and forwards each connection to target. It
 // returns the listening address; the relay stops when the test ends.
 func swarmRelay(t *testing.T, ip, target string) string {
