@@ -62,12 +62,9 @@ func (a *app) hosts(ctx context.Context, output string, factor float64) error {
 	now := a.now()
 	t := newTable(a.stdout, output, "HOST", "MSP", "RECORDS", "LAST SEQ", "LAST HEARTBEAT", "AGE", "STALE", "GAPS", "CONTINUOUS")
 	for _, h := range hs {
-		var recs []audit.Stored
-		if err := c.Chain(ctx, h.Host, 1, query.MaxSeq, func(st audit.Stored) error {
-			recs = append(recs, st)
-			return nil
-		}); err != nil {
-			return fmt.Errorf("chain of %s: %w", h.Host, err)
+		recs, err := c.ChainRecords(ctx, h.Host, 1, query.MaxSeq)
+		if err != nil {
+			return err
 		}
 		ch := audit.CheckChain(h.Host, recs, audit.ChainOptions{})
 		row := hostRow{Host: h.Host, MSP: h.MSP, Records: len(recs), LastSeq: ch.Last, Gaps: len(ch.Gaps),

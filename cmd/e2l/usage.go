@@ -71,12 +71,9 @@ func (a *app) usage(ctx context.Context, f usageFlags) error {
 	}
 	var chains []*audit.Chain
 	for _, h := range hs {
-		var recs []audit.Stored
-		if err := c.Chain(ctx, h.Host, 1, query.MaxSeq, func(st audit.Stored) error {
-			recs = append(recs, st)
-			return nil
-		}); err != nil {
-			return fmt.Errorf("chain of %s: %w", h.Host, err)
+		recs, err := c.ChainRecords(ctx, h.Host, 1, query.MaxSeq)
+		if err != nil {
+			return err
 		}
 		chains = append(chains, audit.CheckChain(h.Host, recs, audit.ChainOptions{}))
 	}

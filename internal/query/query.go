@@ -256,6 +256,19 @@ func (c *Client) Chain(ctx context.Context, host string, from, to uint64, each f
 	return c.pages(ctx, "QueryChain", []string{host, strconv.FormatUint(from, 10), strconv.FormatUint(to, 10)}, each)
 }
 
+// ChainRecords returns the host's records with seq in [from, to], in seq
+// order, every page read.
+func (c *Client) ChainRecords(ctx context.Context, host string, from, to uint64) ([]audit.Stored, error) {
+	var recs []audit.Stored
+	if err := c.Chain(ctx, host, from, to, func(st audit.Stored) error {
+		recs = append(recs, st)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("chain of %s: %w", host, err)
+	}
+	return recs, nil
+}
+
 // Timeline hands a container's or service's records to each, in time order.
 func (c *Client) Timeline(ctx context.Context, actor string, each func(audit.Stored) error) error {
 	return c.pages(ctx, "QueryTimeline", []string{actor}, each)
@@ -405,12 +418,11 @@ func (c *Client) Archive(ctx context.Context, host string, from, to uint64, now 
 		}
 	}
 	for _, h := range hosts {
-		if err := c.Chain(ctx, h, from, to, func(st audit.Stored) error {
-			a.Records = append(a.Records, st)
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("chain of %s: %w", h, err)
+		recs, err := c.ChainRecords(ctx, h, from, to)
+		if err != nil {
+			return nil, err
 		}
+		a.Records = append(a.Records, recs...)
 	}
 	seen := map[string]bool{}
 	blocks := map[uint64]bool{}
