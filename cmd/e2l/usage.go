@@ -22,10 +22,12 @@ func (a *app) usageCommand() *cobra.Command {
 	var f usageFlags
 	cmd := &cobra.Command{
 		Use:   "usage --from T --to T [--by service|host|label=KEY]",
-		Short: "Containers' running time from the ledger, paused time excluded",
+		Short: "Containers' running time from the ledger, paused time apart",
 		Long: `Compute how long containers ran in [--from, --to] from the records: start (or
-unpause) opens an interval, pause or die closes it; paused time is excluded;
-intervals are clipped to the window. An interval that overlaps a gap record of
+unpause) opens an interval, pause or die closes it; paused time is not
+running time and is shown apart (PAUSED: pause to unpause or die), so that
+RUNNING + PAUSED is the time from start to die that docker inspect reports
+(State.StartedAt … State.FinishedAt). Intervals are clipped to the window. An interval that overlaps a gap record of
 its host, a missing or altered stretch of the host's chain, or the time after
 the host's last record is counted as UNCERTAIN, never silently counted as
 running nor dropped. Every host's whole chain is fetched and checked (cost:
@@ -83,23 +85,23 @@ func (a *app) usage(ctx context.Context, f usageFlags) error {
 	}
 	full := f.output != formatTable
 	if f.intervals {
-		t := newTable(a.stdout, f.output, "GROUP", "HOST", "CONTAINER", "NAME", "FROM", "TO", "DURATION", "UNCERTAIN")
+		t := newTable(a.stdout, f.output, "GROUP", "HOST", "CONTAINER", "NAME", "STATE", "FROM", "TO", "DURATION", "UNCERTAIN")
 		for _, iv := range ivs {
 			unc := ""
 			if iv.Uncertain {
 				unc = "yes: " + iv.Reason
 			}
-			t.row(iv, iv.Group, iv.Host, cut(iv.Container, full), iv.Name, fmtTime(iv.From), fmtTime(iv.To), fmtDuration(iv.Duration()), unc)
+			t.row(iv, iv.Group, iv.Host, cut(iv.Container, full), iv.Name, iv.State, fmtTime(iv.From), fmtTime(iv.To), fmtDuration(iv.Duration()), unc)
 		}
 		return t.flush()
 	}
-	t := newTable(a.stdout, f.output, "GROUP", "CONTAINERS", "RUNNING", "UNCERTAIN", "INTERVALS")
+	t := newTable(a.stdout, f.output, "GROUP", "CONTAINERS", "RUNNING", "UNCERTAIN", "PAUSED", "PAUSED UNCERTAIN", "INTERVALS")
 	for _, r := range rows {
-		run, unc := fmtDuration(r.Running), fmtDuration(r.Uncertain)
+		d := fmtDuration
 		if full {
-			run, unc = fmt.Sprintf("%.3f", r.Running.Seconds()), fmt.Sprintf("%.3f", r.Uncertain.Seconds())
+			d = func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 		}
-		t.row(r, r.Group, fmt.Sprint(r.Containers), run, unc, fmt.Sprint(r.Intervals))
+		t.row(r, r.Group, fmt.Sprint(r.Containers), d(r.Running), d(r.Uncertain), d(r.Paused), d(r.PausedUncertain), fmt.Sprint(r.Intervals))
 	}
 	if f.output == formatTable {
 		fmt.Fprintf(a.stdout, "window %s … %s (%s)\n", fmtTime(from), fmtTime(to), fmtDuration(time.Duration(to-from)))

@@ -17,13 +17,20 @@ type UsageOptions struct {
 	By string
 }
 
-// Interval is one stretch of time a container was running (not paused),
+// Interval states.
+const (
+	StateRunning = "running"
+	StatePaused  = "paused"
+)
+
+// Interval is one stretch of time a container was running, or paused,
 // clipped to the window.
 type Interval struct {
 	Host      string `json:"host"`
 	Container string `json:"container"` // container ID
 	Name      string `json:"name"`
 	Group     string `json:"group"`
+	State     string `json:"state"` // StateRunning or StatePaused
 	From      int64  `json:"from"`
 	To        int64  `json:"to"`
 	// Uncertain is set when the interval overlaps a gap record of its host,
@@ -39,13 +46,18 @@ type Interval struct {
 // Duration of the interval.
 func (i Interval) Duration() time.Duration { return time.Duration(i.To - i.From) }
 
-// UsageRow sums the intervals of one group.
+// UsageRow sums the intervals of one group. Running and Paused add up to
+// the time from start to die that Docker reports (State.StartedAt …
+// State.FinishedAt), less what is uncertain.
 type UsageRow struct {
 	Group      string        `json:"group"`
 	Containers int           `json:"containers"`
 	Running    time.Duration `json:"runningNs"`   // certain running time
 	Uncertain  time.Duration `json:"uncertainNs"` // running time in uncertain intervals
-	Intervals  int           `json:"intervals"`
+	Paused     time.Duration `json:"pausedNs"`    // certain paused time (not in Running)
+	// PausedUncertain is paused time in uncertain intervals.
+	PausedUncertain time.Duration `json:"pausedUncertainNs"`
+	Intervals       int           `json:"intervals"` // running intervals
 }
 
 // ServiceLabel is the label Docker Swarm puts on a service's containers.
@@ -54,7 +66,8 @@ const ServiceLabel = "com.docker.swarm.service.name"
 // ComputeUsage derives containers' running intervals from the hosts' checked
 // chains, in chain order: start opens an interval, pause closes it and
 // unpause opens the next, die closes it (stop and kill only precede a die).
-// Paused time is excluded. Intervals are clipped to [From, To]; each that
+// Paused time is excluded from the running time and reported apart: pause
+// opens a paused interval, unpause or die closes it. Intervals are clipped to [From, To]; each that
 // overlaps one of its host's gaps or holes is marked uncertain, never
 // dropped. A container running at the host's last record runs on to To,
 // uncertain after that record.
@@ -104,10 +117,16 @@ func ComputeUsage(chains []*Chain, opt UsageOptions) ([]UsageRow, []Interval, er
 			rows[iv.Group], members[iv.Group] = r, map[string]bool{}
 		}
 		members[iv.Group][iv.Host+"/"+iv.Container] = true
-		r.Intervals++
-		if iv.Uncertain {
+		switch {
+		case iv.State == StatePaused && iv.Uncertain:
+			r.PausedUncertain += iv.Duration()
+		case iv.State == StatePaused:
+			r.Paused += iv.Duration()
+		case iv.Uncertain:
+			r.Intervals++
 			r.Uncertain += iv.Duration()
-		} else {
+		default:
+			r.Intervals++
 			r.Running += iv.Duration()
 		}
 	}
@@ -135,7 +154,8 @@ func (iv *Interval) attr(key string) string {
 type ctrState struct {
 	id, name, service string
 	labels            map[string]string
-	running           bool
+	state             string // "", StateRunning or StatePaused
+	started           bool   // a start was recorded
 	since             int64
 	uncertainStart    string // why the open interval's start is uncertain
 }
@@ -149,8 +169,13 @@ func chainIntervals(c *Chain) []Interval {
 		spans = append(spans, TimeRange{g.Record.Gap.From, g.Record.Gap.To})
 	}
 	spans = append(spans, c.Holes...)
-	closeAt := func(s *ctrState, t int64, reason string) {
-		iv := Interval{Host: c.Host, Container: s.id, Name: s.name, From: s.since, To: t, service: s.service, labels: s.labels}
+	interval := func(s *ctrState, from, to int64) Interval {
+		return Interval{Host: c.Host, Container: s.id, Name: s.name, State: s.state, From: from, To: to, service: s.service, labels: s.labels}
+	}
+	// closeAt ends the container's open interval at t and leaves it in
+	// state next from t on.
+	closeAt := func(s *ctrState, t int64, reason, next string) {
+		iv := interval(s, s.since, t)
 		if s.uncertainStart != "" {
 			iv.Uncertain, iv.Reason = true, s.uncertainStart
 		}
@@ -164,7 +189,7 @@ func chainIntervals(c *Chain) []Interval {
 			}
 		}
 		out = append(out, iv)
-		s.running, s.uncertainStart = false, ""
+		s.state, s.since, s.uncertainStart = next, t, ""
 	}
 	for _, s := range c.Records {
 		r := s.Record
@@ -190,22 +215,35 @@ func chainIntervals(c *Chain) []Interval {
 		if len(e.Attrs.Labels) > 0 {
 			st.labels = e.Attrs.Labels
 		}
+		t := e.TimeNano
 		switch e.Action {
 		case "start", "unpause":
-			if st.running {
-				closeAt(st, e.TimeNano, "a second "+e.Action+" without a die or pause before it")
+			st.started = true
+			switch {
+			case st.state == StateRunning:
+				closeAt(st, t, "a second "+e.Action+" without a die or pause before it", StateRunning)
+			case st.state == StatePaused:
+				closeAt(st, t, "", StateRunning)
+			default:
+				st.state, st.since = StateRunning, t
 			}
-			st.running, st.since = true, e.TimeNano
-		case "pause", "die":
-			if !st.running {
-				if e.Action == "die" && !wasRecorded(c, e.Actor) {
-					// Running since before the host's first record.
-					st.since, st.uncertainStart = firstTime, "its start was not recorded"
-					closeAt(st, e.TimeNano, "")
-				}
-				continue
+		case "pause":
+			switch {
+			case st.state == StateRunning:
+				closeAt(st, t, "", StatePaused)
+			case st.state == "" && !st.started:
+				// Running since before the host's first record.
+				st.state, st.since, st.uncertainStart = StateRunning, firstTime, "its start was not recorded"
+				closeAt(st, t, "", StatePaused)
 			}
-			closeAt(st, e.TimeNano, "")
+		case "die":
+			switch {
+			case st.state != "":
+				closeAt(st, t, "", "")
+			case !st.started:
+				st.state, st.since, st.uncertainStart = StateRunning, firstTime, "its start was not recorded"
+				closeAt(st, t, "", "")
+			}
 		}
 	}
 	ids := make([]string, 0, len(ctrs))
@@ -214,27 +252,20 @@ func chainIntervals(c *Chain) []Interval {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		if st := ctrs[id]; st.running {
-			iv := Interval{Host: c.Host, Container: st.id, Name: st.name, From: st.since, To: lastTime, service: st.service, labels: st.labels}
-			if iv.To > iv.From {
-				closeAt(st, lastTime, "")
-			}
-			out = append(out, Interval{Host: c.Host, Container: st.id, Name: st.name, From: lastTime, To: maxTime,
-				Uncertain: true, Reason: "still running at the host's last record", service: st.service, labels: st.labels})
+		st := ctrs[id]
+		if st.state == "" {
+			continue
 		}
+		state := st.state
+		if lastTime > st.since {
+			closeAt(st, lastTime, "", state)
+		}
+		st.state = state
+		iv := interval(st, lastTime, maxTime)
+		iv.Uncertain, iv.Reason = true, "still "+state+" at the host's last record"
+		out = append(out, iv)
 	}
 	return out
-}
-
-// wasRecorded reports whether the chain holds a start of the container
-// before now; used to tell a die of a container started before the chain.
-func wasRecorded(c *Chain, actor string) bool {
-	for _, s := range c.Records {
-		if e := s.Record.Event; e != nil && e.Actor == actor && (e.Action == "start" || e.Action == "unpause") {
-			return true
-		}
-	}
-	return false
 }
 
 func joinReason(a, b string) string {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,25 +102,45 @@ func (c e2lCLI) mustRun(t *testing.T, args ...string) string {
 	return out
 }
 
-func TestAuditorCLI(t *testing.T) {
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
+var auditorCLIBuild = struct {
+	sync.Once
+	bin string
+	err error
+}{}
+
+// auditorCLI is the e2l binary, built once per test binary into
+// .artifacts/bin like collectorBin, connected as the
+// Developer org's admin asking the Developer peer first: any member
+// identity can read.
+func auditorCLI(t *testing.T) e2lCLI {
+	t.Helper()
+	auditorCLIBuild.Do(func() {
+		root, err := repoRoot()
+		if err != nil {
+			auditorCLIBuild.err = err
+			return
+		}
+		auditorCLIBuild.bin = filepath.Join(artifactsDir(t), "bin", "e2l")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		auditorCLIBuild.err = goBuild(ctx, root, auditorCLIBuild.bin, "./cmd/e2l")
+	})
+	if auditorCLIBuild.err != nil {
+		t.Fatalf("build e2l: %v", auditorCLIBuild.err)
 	}
-	bin := filepath.Join(t.TempDir(), "e2l")
-	if err := goBuild(t.Context(), root, bin, "./cmd/e2l"); err != nil {
-		t.Fatal(err)
-	}
-	// The auditor is the Developer org's admin, asking the Developer peer
-	// first: any member identity can read.
 	dev := testNet.Peer(network.Developer)
 	var endpoints []string
 	for _, p := range testNet.Peers() {
 		endpoints = append(endpoints, p.Endpoint)
 	}
-	cli := e2lCLI{bin: bin, conn: []string{"--msp-id", dev.MSPID, "--cert", dev.AdminCertPath, "--key", dev.AdminKeyPath,
+	return e2lCLI{bin: auditorCLIBuild.bin, conn: []string{"--msp-id", dev.MSPID, "--cert", dev.AdminCertPath, "--key", dev.AdminKeyPath,
 		"--peer-endpoints", strings.Join(endpoints, ","), "--peer-tls-ca", testNet.PeerTLSCABundle(), "--channel", network.ChannelName,
 		"--chaincode", network.ChaincodeName}}
+}
+
+func TestAuditorCLI(t *testing.T) {
+	cli := auditorCLI(t)
+	bin := cli.bin
 
 	// A host writes a container's life and a service's, in three batches.
 	const host = "audit-node"
@@ -237,8 +258,8 @@ func TestAuditorCLI(t *testing.T) {
 		}
 		for _, r := range rows {
 			if r.Group == host {
-				if r.Running != 25*time.Second || r.Uncertain != 0 || r.Containers != 1 {
-					t.Fatalf("usage of %s: %+v, want 25s running, none uncertain, 1 container", host, r)
+				if r.Running != 25*time.Second || r.Uncertain != 0 || r.Paused != 5*time.Second || r.Containers != 1 {
+					t.Fatalf("usage of %s: %+v, want 25s running, 5s paused, none uncertain, 1 container", host, r)
 				}
 				return
 			}

@@ -7,11 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
+	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/network"
 )
@@ -39,9 +42,19 @@ func TestCollectorRecordsAContainerLifecycle(t *testing.T) {
 		defer cancel()
 		_, _ = docker(ctx, "", "rm", "-f", cid)
 	})
-	for _, args := range [][]string{{"start", cid}, {"pause", cid}, {"unpause", cid}, {"stop", "-t", "1", cid}, {"rm", cid}} {
-		mustDocker(t, "", args...)
-	}
+	// A few seconds in each state, so that usage has something to measure
+	// (the durations are what is checked, not how long the steps took).
+	mustDocker(t, "", "start", cid)
+	time.Sleep(2 * time.Second)
+	mustDocker(t, "", "pause", cid)
+	pausedAt := time.Now()
+	time.Sleep(2 * time.Second)
+	unpauseCalled := time.Now()
+	mustDocker(t, "", "unpause", cid)
+	time.Sleep(2 * time.Second)
+	mustDocker(t, "", "stop", "-t", "1", cid)
+	inspected := inspectState(t, cid)
+	mustDocker(t, "", "rm", cid)
 	until := gt.sync()
 
 	c, err := chain.awaitLedger(id, gt.recorded(until), gt.start, until, 3*time.Minute)
@@ -75,7 +88,70 @@ func TestCollectorRecordsAContainerLifecycle(t *testing.T) {
 			t.Errorf("die exitCode %q, want 137", exitCode)
 		}
 	})
+
+	// The auditor's view of the same ledger, through the e2l CLI.
+	cli := auditorCLI(t)
+	t.Run("e2l usage gives the running time docker inspect reported, to within a second", func(t *testing.T) {
+		out := cli.mustRun(t, "usage", "--from", strconv.FormatInt(gt.start, 10), "--to", "now", "-o", "json")
+		var rows []audit.UsageRow
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatalf("usage json: %v\n%s", err, out)
+		}
+		i := slices.IndexFunc(rows, func(r audit.UsageRow) bool { return r.Group == name+" ("+cid[:12]+")" })
+		if i < 0 {
+			t.Fatalf("usage has no row for %s:\n%s", name, out)
+		}
+		r := rows[i]
+		// docker inspect: StartedAt … FinishedAt spans the run, pause included.
+		span := inspected.FinishedAt.Sub(inspected.StartedAt)
+		// The pause lasted at least from the pause's return to the
+		// unpause's call, as seen from here.
+		minPause := unpauseCalled.Sub(pausedAt)
+		t.Logf("docker inspect: started %s finished %s (span %s); e2l usage: running %s paused %s uncertain %s",
+			inspected.StartedAt.Format(time.RFC3339Nano), inspected.FinishedAt.Format(time.RFC3339Nano), span, r.Running, r.Paused, r.Uncertain)
+		if r.Uncertain != 0 || r.PausedUncertain != 0 || r.Containers != 1 || r.Intervals != 2 {
+			t.Errorf("usage row %+v: want 1 container, 2 certain running intervals, nothing uncertain", r)
+		}
+		if d := (r.Running + r.Paused - span).Abs(); d > time.Second {
+			t.Errorf("running %s + paused %s = %s, docker inspect's StartedAt…FinishedAt = %s: off by %s (> 1s)", r.Running, r.Paused, r.Running+r.Paused, span, d)
+		}
+		if d := (r.Running - (span - minPause)).Abs(); r.Paused < minPause || d > time.Second {
+			t.Errorf("running %s, paused %s: want paused ≥ %s and running within 1s of inspect's span less the pause (%s)", r.Running, r.Paused, minPause, span-minPause)
+		}
+	})
+	t.Run("e2l verify passes on the collector's chain", func(t *testing.T) {
+		requireVerified(t, cli, id.Host)
+	})
 	col.Stop()
+}
+
+// requireVerified runs e2l verify on a host's chain: hashes, chain, and
+// from the blocks the transactions' validity, signer and endorsements.
+func requireVerified(t *testing.T, cli e2lCLI, host string) {
+	t.Helper()
+	out := cli.mustRun(t, "verify", "--host", host, "--quiet")
+	if !strings.HasPrefix(out, "OK: ") || !strings.Contains(out, " of 1 hosts ") || !strings.Contains(out, "; 0 errors, 0 warnings") {
+		t.Errorf("e2l verify --host %s:\n%s", host, out)
+	}
+}
+
+// containerState is what docker inspect reports of a container's run.
+type containerState struct {
+	StartedAt, FinishedAt time.Time
+	ExitCode              int
+}
+
+func inspectState(t *testing.T, cid string) containerState {
+	t.Helper()
+	out := mustDocker(t, "", "inspect", "--format", "{{json .State}}", cid)
+	var st containerState
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("docker inspect %s: %v: %s", cid, err, out)
+	}
+	if st.StartedAt.IsZero() || st.FinishedAt.Before(st.StartedAt) {
+		t.Fatalf("docker inspect %s: state %+v", cid, st)
+	}
+	return st
 }
 
 // Paper scenario 1: a Swarm service created with one replica, scaled to
@@ -152,6 +228,56 @@ func TestCollectorRecordsASwarmService(t *testing.T) {
 				}
 			}
 		}
+	})
+
+	// The auditor's view of the same ledger, through the e2l CLI.
+	cli := auditorCLI(t)
+	t.Run("e2l timeline of the service by name: create, update replicas 1→3, remove", func(t *testing.T) {
+		out := cli.mustRun(t, "timeline", svc, "-o", "json")
+		var steps []struct {
+			Actor  string          `json:"actor"`
+			Step   int             `json:"step"`
+			Record json.RawMessage `json:"record"`
+		}
+		if err := json.Unmarshal([]byte(out), &steps); err != nil {
+			t.Fatalf("timeline json: %v\n%s", err, out)
+		}
+		var actions []string
+		for _, st := range steps {
+			var r record.Record
+			if err := json.Unmarshal(st.Record, &r); err != nil || r.Event == nil {
+				t.Fatalf("timeline step %d: %v: %s", st.Step, err, st.Record)
+			}
+			if st.Actor != sid || r.Host != id.Host {
+				t.Errorf("timeline step %d: actor %s host %s, want %s %s", st.Step, st.Actor, r.Host, sid, id.Host)
+			}
+			a := r.Event.Action
+			if a == "update" && r.Event.Attrs.ReplicasOld == "1" && r.Event.Attrs.ReplicasNew == "3" {
+				a = "update 1→3"
+			}
+			if len(actions) == 0 || actions[len(actions)-1] != a {
+				actions = append(actions, a)
+			}
+		}
+		// Docker emits one update per change of the service's spec or
+		// update state; the scale is the one with replicas 1→3.
+		var scaled []string
+		for _, a := range actions {
+			if a != "update" {
+				scaled = append(scaled, a)
+			}
+		}
+		if want := []string{"create", "update 1→3", "remove"}; !slices.Equal(scaled, want) {
+			t.Errorf("timeline of %s: %v, want %v (other updates aside)\n%s", svc, actions, want, cli.mustRun(t, "timeline", svc))
+		}
+		table := cli.mustRun(t, "timeline", svc)
+		t.Logf("e2l timeline %s:\n%s", svc, table)
+		if !strings.Contains(table, "replicas 1→3") {
+			t.Errorf("the timeline table does not show the scale:\n%s", table)
+		}
+	})
+	t.Run("e2l verify passes on the collector's chain", func(t *testing.T) {
+		requireVerified(t, cli, id.Host)
 	})
 	col.Stop()
 }
