@@ -71,6 +71,10 @@ up: fabric-bin chaincode-bin e2lnet ## start the local network (restarts an exis
 	@$(COLLECTOR_ENV) scripts/collector.sh start
 	@$(COLLECTOR_ENV) scripts/demo.sh
 
+.PHONY: demo
+demo: ## run the paper's scenarios again on the running system (scenario 1 needs a Swarm manager) and show them through the e2l CLI
+	@$(COLLECTOR_ENV) scripts/demo.sh
+
 .PHONY: up-fresh
 up-fresh: fabric-bin chaincode-bin e2lnet ## like up, but discard the existing network (and the collector's spool) and create a new one
 	@$(COLLECTOR_ENV) scripts/collector.sh stop
