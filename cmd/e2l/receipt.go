@@ -19,7 +19,8 @@ func (a *app) receiptCommand() *cobra.Command {
 		Long: `Write a receipt (JSON) for one record: the stored record, its transaction
 envelope (creator signature, endorsements), the whole block that holds it
 (header, data, orderer signatures in its metadata) and the channel
-configuration block with the organisations' and orderers' CA roots. The
+configuration block that block was ordered under, with the organisations'
+and orderers' CA roots of that time. The
 receipt is verified before it is written; "e2l verify-receipt" checks it with
 no network.`,
 		Example: `  e2l receipt 6c1f...9a receipt.json`,
@@ -46,7 +47,7 @@ func (a *app) receipt(ctx context.Context, id, path string) error {
 	if err != nil {
 		return fmt.Errorf("block of transaction %s: %w", st.TxID, err)
 	}
-	cfg, err := c.ConfigBlock(ctx)
+	cfg, err := c.ConfigBlockOf(ctx, block)
 	if err != nil {
 		return fmt.Errorf("configuration block: %w", err)
 	}

@@ -54,11 +54,14 @@ func (a *app) verifyCommand() *cobra.Command {
                 its argument byte for byte; the creator's signature; the creator's
                 certificate carries e2l.host = the record's host, has the stored
                 certSha256 and chains to its org's CA root in the channel
-                configuration block; endorsements from at least 2 organisations
+                configuration the block was ordered under; endorsements from at least 2 organisations
                 whose signatures verify and whose certificates chain to their
                 org's root; the endorsed proposal hash matches the transaction
   blocks        data hash matches the header; an orderer organisation's valid
                 signature
+  configuration every configuration block from the genesis block (the trust
+                anchor; its header hash is printed) on, each signed by an
+                orderer of the configuration before it
 
 Missing records at the end of a chain cannot be told from records not yet
 written: watch heartbeat staleness for that. Exits 1 when anything fails; each
@@ -145,10 +148,11 @@ func (a *app) exportCommand() *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
 		Use:   "export [--host H] [--from SEQ] [--to SEQ] <file>",
-		Short: "Write an archive of records, their blocks and the config block for offline verification",
+		Short: "Write an archive of records, their blocks and the configuration blocks for offline verification",
 		Long: `Write a gzip'd JSON archive: the stored records (per host in seq order), the
-raw blocks that carry their transactions, and the channel configuration block
-whose CA roots they are checked against. "e2l verify --archive <file>" runs
+raw blocks that carry their transactions, and every configuration block of
+the channel from the genesis block on (each block is checked against the CA
+roots of the configuration it was ordered under). "e2l verify --archive <file>" runs
 the same verification on it with no network.`,
 		Example: `  e2l export ledger.e2l.gz
   e2l export --host vm --from 1 --to 500 vm.e2l.gz`,
@@ -172,7 +176,7 @@ func (a *app) export(ctx context.Context, f verifyFlags, path string) error {
 	if err := writeFile(path, func(w io.Writer) error { return audit.WriteArchive(w, arch) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "exported %d records, %d blocks and configuration block to %s\n", len(arch.Records), len(arch.Blocks), path)
+	fmt.Fprintf(a.stdout, "exported %d records, %d blocks and %d configuration blocks to %s\n", len(arch.Records), len(arch.Blocks), len(arch.ConfigBlocks), path)
 	return nil
 }
 

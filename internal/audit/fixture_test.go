@@ -99,7 +99,9 @@ type world struct {
 	orgs     map[string]*org // peer orgs
 	orderer  org
 	hosts    map[string]keyPair
-	config   []byte
+	config   []byte   // the latest configuration block
+	configs  [][]byte // every configuration block, genesis first
+	lastCfg  uint64   // its number, named by the blocks cut after it
 	blocks   [][]byte
 	prevHash []byte
 	height   uint64
@@ -115,7 +117,47 @@ func newWorld(t testing.TB) *world {
 	oca := newCert(t, "OrdererMSP", "ca.orderer", nil, nil)
 	w.orderer = org{ca: oca, peer: newCert(t, "OrdererMSP", "orderer0", &oca, nil)}
 	w.config = w.configBlock()
+	w.configs = [][]byte{w.config}
 	return w
+}
+
+// rotate replaces an organisation's root CA (and so its peer's and hosts'
+// identities; for the orderer org, the orderer's) with a new one, in a new
+// configuration block signed by the orderer of the configuration before.
+// The old root is gone from the new configuration.
+func (w *world) rotate(mspID string) { w.reconfigure(mspID, false) }
+
+// forgeOrdererRotation is an orderer CA rotation whose configuration block
+// the new, not yet trusted, orderer signs itself: what someone who does not
+// hold an orderer key of the channel could produce.
+func (w *world) forgeOrdererRotation() { w.reconfigure(w.orderer.ca.msp, true) }
+
+func (w *world) reconfigure(mspID string, selfSigned bool) {
+	var next keyPair
+	if mspID == w.orderer.ca.msp {
+		ca := newCert(w.t, mspID, "ca2.orderer", nil, nil)
+		next = newCert(w.t, mspID, "orderer0-2", &ca, nil)
+		w.orderer.ca = ca
+	} else {
+		o := w.orgs[mspID]
+		o.ca = newCert(w.t, mspID, "ca2."+mspID, nil, nil)
+		o.peer = newCert(w.t, mspID, "peer0-2."+mspID, &o.ca, nil)
+		for h, k := range w.hosts {
+			if k.msp == mspID {
+				delete(w.hosts, h)
+			}
+		}
+	}
+	w.lastCfg = w.height // the configuration block names itself
+	if selfSigned {
+		w.orderer.peer, next = next, keyPair{}
+	}
+	w.config = w.configBlock()
+	w.configs = append(w.configs, w.config)
+	w.blocks = append(w.blocks, w.config)
+	if next.cert != nil {
+		w.orderer.peer = next // signs the blocks after the configuration block
+	}
 }
 
 // host enrolls a collector identity for host in ProviderMSP.
@@ -152,7 +194,8 @@ func (w *world) configBlock() []byte {
 	cfg := &common.ConfigEnvelope{Config: &common.Config{ChannelGroup: &common.ConfigGroup{
 		Groups: map[string]*common.ConfigGroup{"Application": app, "Orderer": ord}}}}
 	payload := &common.Payload{Header: &common.Header{
-		ChannelHeader: mustMarshal(w.t, &common.ChannelHeader{Type: int32(common.HeaderType_CONFIG), ChannelId: "e2l"})},
+		ChannelHeader: mustMarshal(w.t, &common.ChannelHeader{Type: int32(common.HeaderType_CONFIG), ChannelId: "e2l",
+			Timestamp: timestamppb.New(t0.Add(time.Duration(w.height) * time.Second))})},
 		Data: mustMarshal(w.t, cfg)}
 	env := mustMarshal(w.t, &common.Envelope{Payload: mustMarshal(w.t, payload)})
 	return w.block([][]byte{env}, nil)
@@ -215,7 +258,7 @@ func (w *world) block(envs [][]byte, codes []peer.TxValidationCode) []byte {
 	hdr := &common.BlockHeader{Number: w.height, PreviousHash: w.prevHash}
 	data := &common.BlockData{Data: envs}
 	hdr.DataHash = DataHash(data)
-	value := mustMarshal(t, &common.OrdererBlockMetadata{LastConfig: &common.LastConfig{Index: 0}})
+	value := mustMarshal(t, &common.OrdererBlockMetadata{LastConfig: &common.LastConfig{Index: w.lastCfg}})
 	sh := mustMarshal(t, &common.SignatureHeader{Creator: w.orderer.peer.serialized(t), Nonce: []byte("o")})
 	sig := w.orderer.peer.sign(t, append(append(append([]byte{}, value...), sh...), HeaderBytes(hdr)...))
 	filter := make([]byte, len(envs))

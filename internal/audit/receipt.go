@@ -16,7 +16,8 @@ const ReceiptVersion = 1
 // stored record, the transaction that wrote it (its envelope, with the
 // creator's signature and the endorsements), the block that holds it
 // (header, data, orderer signatures in its metadata) and the channel
-// configuration block with the organisations' and orderers' CA roots.
+// configuration block the block was ordered under (its LAST_CONFIG), with
+// the organisations' and orderers' CA roots of that time.
 // VerifyReceipt checks it with no network.
 type Receipt struct {
 	Version     int      `json:"version"`
@@ -141,8 +142,10 @@ func VerifyReceipt(r *Receipt, opt ReceiptOptions) *Report {
 	if b.Number != r.BlockNumber {
 		fail("the block is number %d, the receipt says %d", b.Number, r.BlockNumber)
 	}
-	if cfg.Number > b.Number {
-		fail("configuration block %d is newer than block %d", cfg.Number, b.Number)
+	if n, err := LastConfig(b.Block); err != nil {
+		fail("block %d: %v", b.Number, err)
+	} else if n != cfg.Number {
+		fail("block %d was ordered under configuration block %d, the receipt carries configuration block %d", b.Number, n, cfg.Number)
 	}
 	if r.TxIndex < 0 || r.TxIndex >= len(b.Txs) {
 		fail("transaction index %d is outside block %d", r.TxIndex, b.Number)

@@ -9,14 +9,15 @@ import (
 	"time"
 )
 
-// ArchiveVersion is the version of the archive format.
-const ArchiveVersion = 1
+// ArchiveVersion is the version of the archive format written. Version 1
+// archives (one configuration block) are still read.
+const ArchiveVersion = 2
 
 // Archive is the evidence for a part of the ledger: the stored records, the
 // blocks (raw bytes, as committed) whose transactions carry them, and the
-// channel configuration block whose CAs they are checked against. Online
-// verification builds one in memory; export writes it to a file (gzip'd
-// JSON; []byte fields are base64).
+// channel's configuration blocks from the genesis block on, whose CAs they
+// are checked against. Online verification builds one in memory; export
+// writes it to a file (gzip'd JSON; []byte fields are base64).
 type Archive struct {
 	Version   int       `json:"version"`
 	Channel   string    `json:"channel"`
@@ -28,9 +29,14 @@ type Archive struct {
 	FromSeq uint64 `json:"fromSeq,omitempty"`
 	ToSeq   uint64 `json:"toSeq,omitempty"`
 	// Records per host in chain (seq) order, hosts in name order.
-	Records     []Stored `json:"records"`
-	Blocks      [][]byte `json:"blocks"`
-	ConfigBlock []byte   `json:"configBlock"`
+	Records []Stored `json:"records"`
+	Blocks  [][]byte `json:"blocks"`
+	// ConfigBlocks are every configuration block of the channel, the
+	// genesis block first (version 2).
+	ConfigBlocks [][]byte `json:"configBlocks,omitempty"`
+	// ConfigBlock is version 1's single configuration block, the latest at
+	// export: every block was checked against it.
+	ConfigBlock []byte `json:"configBlock,omitempty"`
 }
 
 // WriteArchive writes a as gzip'd JSON.
@@ -57,8 +63,8 @@ func ReadArchive(r io.Reader) (*Archive, error) {
 	if err := json.NewDecoder(zr).Decode(&a); err != nil {
 		return nil, fmt.Errorf("read archive: %w", err)
 	}
-	if a.Version != ArchiveVersion {
-		return nil, fmt.Errorf("read archive: version %d is not supported (want %d)", a.Version, ArchiveVersion)
+	if a.Version != 1 && a.Version != ArchiveVersion {
+		return nil, fmt.Errorf("read archive: version %d is not supported (want 1 or %d)", a.Version, ArchiveVersion)
 	}
 	return &a, nil
 }
@@ -76,7 +82,7 @@ type VerifyOptions struct {
 // carries it (VALID, creator bound to the host and chaining to its org's
 // CA, endorsements from enough organisations with valid signatures), and
 // every block carrying one (data hash, orderer signatures), against the
-// CAs of the archive's configuration block.
+// CAs of the configuration each block was ordered under (Configs).
 func Verify(a *Archive, opt VerifyOptions) *Report {
 	rep := &Report{Records: len(a.Records)}
 	if opt.Tx.Channel == "" {
@@ -85,15 +91,23 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 	if opt.Tx.Chaincode == "" {
 		opt.Tx.Chaincode = a.Chaincode
 	}
-	cfg, err := ParseBlock(a.ConfigBlock)
-	var trust *Trust
-	if err == nil {
-		trust, err = TrustFromConfigBlock(cfg)
+	var configs *Configs
+	if len(a.ConfigBlocks) == 0 && a.Version == 1 {
+		var err error
+		if configs, err = SingleConfig(a.ConfigBlock); err != nil {
+			rep.add(Finding{Severity: Error, Problem: err.Error()})
+			return rep
+		}
+	} else {
+		var problems []string
+		if configs, problems = CheckConfigs(a.ConfigBlocks); configs == nil {
+			for _, p := range problems {
+				rep.add(Finding{Severity: Error, Problem: "configuration: " + p})
+			}
+			return rep
+		}
 	}
-	if err != nil {
-		rep.add(Finding{Severity: Error, Problem: fmt.Sprintf("configuration block: %v", err)})
-		return rep
-	}
+	rep.add(Finding{Severity: Info, Problem: configs.Describe()})
 
 	// Index the transactions of the blocks.
 	txs := map[string]*Tx{}
@@ -113,8 +127,15 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 	}
 	rep.Blocks = len(blocks)
 	blockProb := map[uint64][]string{}
+	trustOf := map[uint64]*Trust{}
 	for n, b := range blocks {
-		blockProb[n] = blockProblems(b, trust)
+		t, err := configs.For(b)
+		if err != nil {
+			blockProb[n] = []string{err.Error()}
+			continue
+		}
+		trustOf[n] = t
+		blockProb[n] = blockProblems(b, t)
 	}
 
 	// Chains, per host in listed order.
@@ -144,7 +165,9 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 		}
 		p, ok := txProb[tx.ID]
 		if !ok {
-			p = txProblems(tx, trust, opt.Tx)
+			if t := trustOf[tx.Block]; t != nil {
+				p = txProblems(tx, t, opt.Tx)
+			}
 			txProb[tx.ID] = p
 		}
 		for _, s := range p {

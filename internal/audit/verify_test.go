@@ -20,7 +20,7 @@ func validArchive(t *testing.T) (*world, *Archive, []record.Sealed) {
 	c := newChainer(t, "node1")
 	recs := []record.Sealed{c.start(), c.event("container", "create", "c1", "web", nil), c.event("container", "start", "c1", "web", nil),
 		c.heartbeat(), c.event("container", "die", "c1", "web", nil), c.heartbeat()}
-	a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlock: w.config}
+	a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs}
 	for i := 0; i < len(recs); i += 2 {
 		a.Records = append(a.Records, w.commit(record.Batch{Records: recs[i : i+2]}, txOpts{})...)
 	}
@@ -189,7 +189,7 @@ func TestVerifyCatchesASkippedSequenceNumber(t *testing.T) {
 	first := []record.Sealed{c.start(), c.heartbeat()}
 	c.skip() // the writer skips seq 3; seq 4's prev is seq 2's hash
 	second := []record.Sealed{c.heartbeat()}
-	a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlock: w.config}
+	a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs}
 	a.Records = append(w.commit(record.Batch{Records: first}, txOpts{}), w.commit(record.Batch{Records: second}, txOpts{})...)
 	a.Blocks = w.blocks
 	wantError(t, Verify(a, VerifyOptions{}), "node1", 4, "missing seq 3")
@@ -220,7 +220,7 @@ func TestVerifyChecksTheTransactionAndItsSigners(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
 			c := newChainer(t, "node1")
-			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlock: w.config}
+			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs}
 			a.Records = w.commit(record.Batch{Records: []record.Sealed{c.start()}}, tc.opt(w))
 			a.Blocks = w.blocks
 			wantError(t, Verify(a, VerifyOptions{}), "node1", 1, tc.want...)

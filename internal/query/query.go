@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -344,9 +345,11 @@ func (c *Client) BlockByTxID(ctx context.Context, txID string) ([]byte, error) {
 	return c.evaluate(ctx, "qscc", "GetBlockByTxID", c.cfg.Channel, txID)
 }
 
-// ConfigBlock returns the channel's latest configuration block, named by
-// the newest block's metadata.
-func (c *Client) ConfigBlock(ctx context.Context) ([]byte, error) {
+// ConfigBlocks returns every configuration block of the channel, the
+// genesis block first. The newest block names the latest configuration
+// block; each configuration block's predecessor is the one named by the
+// block just before it. A channel has few: the cost is two blocks each.
+func (c *Client) ConfigBlocks(ctx context.Context) ([][]byte, error) {
 	h, err := c.Height(ctx)
 	if err != nil {
 		return nil, err
@@ -358,18 +361,59 @@ func (c *Client) ConfigBlock(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b common.Block
-	if err := proto.Unmarshal(raw, &b); err != nil {
-		return nil, fmt.Errorf("block %d: %w", h-1, err)
-	}
-	n, err := audit.LastConfig(&b)
+	n, err := lastConfig(raw, h-1)
 	if err != nil {
 		return nil, err
 	}
-	if n == h-1 {
-		return raw, nil
+	at := h - 1 // the block raw holds
+	var out [][]byte
+	for {
+		if at != n {
+			if raw, err = c.BlockByNumber(ctx, n); err != nil {
+				return nil, fmt.Errorf("configuration block %d: %w", n, err)
+			}
+		}
+		out = append(out, raw)
+		if n == 0 {
+			slices.Reverse(out)
+			return out, nil
+		}
+		if raw, err = c.BlockByNumber(ctx, n-1); err != nil {
+			return nil, err
+		}
+		p, err := lastConfig(raw, n-1)
+		if err != nil {
+			return nil, err
+		}
+		if p >= n {
+			return nil, fmt.Errorf("block %d names configuration block %d, not an earlier one", n-1, p)
+		}
+		at, n = n-1, p
+	}
+}
+
+// ConfigBlockOf returns the configuration block a block was ordered under.
+func (c *Client) ConfigBlockOf(ctx context.Context, block []byte) ([]byte, error) {
+	b, err := audit.ParseBlock(block)
+	if err != nil {
+		return nil, err
+	}
+	n, err := audit.LastConfig(b.Block)
+	if err != nil {
+		return nil, err
+	}
+	if n == b.Number {
+		return block, nil
 	}
 	return c.BlockByNumber(ctx, n)
+}
+
+func lastConfig(raw []byte, num uint64) (uint64, error) {
+	var b common.Block
+	if err := proto.Unmarshal(raw, &b); err != nil {
+		return 0, fmt.Errorf("block %d: %w", num, err)
+	}
+	return audit.LastConfig(&b)
 }
 
 // Blocks streams the channel's blocks from start as they commit, from the
@@ -391,7 +435,7 @@ func (c *Client) Blocks(ctx context.Context, start uint64) (<-chan *common.Block
 
 // Archive collects the evidence for verify and export: the records of one
 // host (every host when host is empty) with from <= seq <= to (to 0: open),
-// the blocks of their transactions and the configuration block.
+// the blocks of their transactions and every configuration block.
 func (c *Client) Archive(ctx context.Context, host string, from, to uint64, now time.Time) (*audit.Archive, error) {
 	if to == 0 {
 		to = MaxSeq
@@ -446,10 +490,10 @@ func (c *Client) Archive(ctx context.Context, host string, from, to uint64, now 
 			a.Blocks = append(a.Blocks, raw)
 		}
 	}
-	cfg, err := c.ConfigBlock(ctx)
+	cfgs, err := c.ConfigBlocks(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("configuration block: %w", err)
+		return nil, fmt.Errorf("configuration blocks: %w", err)
 	}
-	a.ConfigBlock = cfg
+	a.ConfigBlocks = cfgs
 	return a, nil
 }
