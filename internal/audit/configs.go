@@ -138,7 +138,10 @@ func (c *Configs) Describe() string {
 	for i, n := range c.Numbers {
 		nums[i] = fmt.Sprint(n)
 	}
-	return fmt.Sprintf("channel %s: trust anchored in its genesis block (header sha256:%s); configuration blocks %s each signed under the one before",
+	if len(nums) == 1 {
+		return fmt.Sprintf("channel %s: trust anchored in its genesis block (header sha256:%s), its only configuration block", c.Latest().Channel, c.Genesis)
+	}
+	return fmt.Sprintf("channel %s: trust anchored in its genesis block (header sha256:%s); configuration blocks %s, each later one signed under the one before",
 		c.Latest().Channel, c.Genesis, strings.Join(nums, ", "))
 }
 

@@ -30,7 +30,7 @@ func TestVerifyAcrossACARotation(t *testing.T) {
 			if rep.Failed() {
 				t.Fatalf("archive across a %s CA rotation fails:\n%s", mspID, strings.Join(errorsOf(rep), "\n"))
 			}
-			if rep.Findings[0].Severity != Info || !strings.Contains(rep.Findings[0].Problem, "configuration blocks 0, 2 each signed under the one before") {
+			if rep.Findings[0].Severity != Info || !strings.Contains(rep.Findings[0].Problem, "configuration blocks 0, 2, each later one signed under the one before") {
 				t.Fatalf("first finding %v, want the configuration history described", rep.Findings[0])
 			}
 		})
