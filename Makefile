@@ -91,7 +91,9 @@ down: ## stop this machine's collector (it drains its spool first), then the loc
 	@if [ -x $(BIN)/e2lnet ]; then $(E2LNET) down --dir $(NET_DIR); else $(GO) run ./network/cmd/e2lnet down --dir $(NET_DIR); fi
 
 .PHONY: down-purge
-down-purge: e2lnet ## stop the local network and delete its state
+down-purge: e2lnet ## stop this machine's collector and the local network, and delete their state (network, spool)
+	@$(COLLECTOR_ENV) scripts/collector.sh stop
+	rm -rf $(COLLECTOR_DIR)/spool
 	$(E2LNET) down --dir $(NET_DIR) --purge
 
 .PHONY: status
