@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/query"
 )
 
 type verifyFlags struct {
-	host     string
-	from, to uint64
+	host         string
+	from, to     uint64
+	since, until string
 	archive  string
 	factor   float64
 	output   string
@@ -28,6 +31,8 @@ func (f *verifyFlags) register(cmd *cobra.Command, withArchive bool) {
 	fs.StringVar(&f.host, "host", "", "only this host (default: every host)")
 	fs.Uint64Var(&f.from, "from", 0, "first sequence number (default 1)")
 	fs.Uint64Var(&f.to, "to", 0, "last sequence number (default: the latest)")
+	fs.StringVar(&f.since, "since", "", "instead of --from/--to: each host's records from the first at or after this time")
+	fs.StringVar(&f.until, "until", "", "instead of --from/--to: each host's records up to the last at or before this time")
 	if withArchive {
 		fs.StringVar(&f.archive, "archive", "", "verify this archive (from export) offline instead of the ledger")
 		fs.Float64Var(&f.factor, "heartbeat-factor", audit.DefaultHeartbeatFactor, "a heartbeat older than this many intervals is stale (online only)")
@@ -37,10 +42,36 @@ func (f *verifyFlags) register(cmd *cobra.Command, withArchive bool) {
 	}
 }
 
+// selection turns the flags into what to fetch.
+func (f *verifyFlags) selection(now time.Time) (query.Selection, error) {
+	sel := query.Selection{Host: f.host, FromSeq: f.from, ToSeq: f.to}
+	if (f.since != "" || f.until != "") && (f.from != 0 || f.to != 0) {
+		return sel, usageError{errors.New("--from/--to (sequence numbers) and --since/--until (times) cannot be combined")}
+	}
+	if f.from != 0 && f.to != 0 && f.to < f.from {
+		return sel, usageError{fmt.Errorf("--to %d is before --from %d", f.to, f.from)}
+	}
+	var err error
+	if f.since != "" {
+		if sel.Since, err = parseTime(f.since, now); err != nil {
+			return sel, usageError{err}
+		}
+	}
+	if f.until != "" {
+		if sel.Until, err = parseTime(f.until, now); err != nil {
+			return sel, usageError{err}
+		}
+	}
+	if sel.Since != 0 && sel.Until != 0 && sel.Until < sel.Since {
+		return sel, usageError{fmt.Errorf("--until %s is before --since %s", f.until, f.since)}
+	}
+	return sel, nil
+}
+
 func (a *app) verifyCommand() *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify [--host H] [--from SEQ] [--to SEQ] | verify --archive FILE",
+		Use:   "verify [--host H] [--from SEQ] [--to SEQ | --since T] [--until T] | verify --archive FILE",
 		Short: "Verify records, hash chains, transactions, endorsements and blocks",
 		Long: `Verify every record of the ledger (or of one host, or a seq range):
 
@@ -63,11 +94,18 @@ func (a *app) verifyCommand() *cobra.Command {
                 anchor; its header hash is printed) on, each signed by an
                 orderer of the configuration before it
 
+--since/--until select, per host, the stretch of its chain from the first
+record at or after --since to the last at or before --until (a billing
+period); the stretch is checked as a chain from its first seq, so a record
+deleted inside it is caught. Heartbeat staleness is judged only when the
+selection runs to the chains' ends.
+
 Missing records at the end of a chain cannot be told from records not yet
 written: watch heartbeat staleness for that. Exits 1 when anything fails; each
 problem names the record (host, seq, id).`,
 		Example: `  e2l verify
   e2l verify --host vm --from 100 --to 200
+  e2l verify --since 2026-11-01 --until 2026-12-01
   e2l verify --archive ledger.e2l.gz`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.verify(cmd.Context(), f) },
@@ -83,8 +121,8 @@ func (a *app) verify(ctx context.Context, f verifyFlags) error {
 	opt := audit.VerifyOptions{HeartbeatFactor: f.factor, Tx: audit.TxOptions{MinEndorsingOrgs: f.minOrgs}}
 	var arch *audit.Archive
 	if f.archive != "" {
-		if f.host != "" || f.from != 0 || f.to != 0 {
-			return usageError{errors.New("verify: --host, --from and --to select what to fetch; an archive is verified whole")}
+		if f.host != "" || f.from != 0 || f.to != 0 || f.since != "" || f.until != "" {
+			return usageError{errors.New("verify: --host, --from, --to, --since and --until select what to fetch; an archive is verified whole")}
 		}
 		fh, err := os.Open(f.archive)
 		if err != nil {
@@ -96,15 +134,23 @@ func (a *app) verify(ctx context.Context, f verifyFlags) error {
 			return fmt.Errorf("%s: %w", f.archive, err)
 		}
 	} else {
+		sel, err := f.selection(a.now())
+		if err != nil {
+			return err
+		}
 		c, err := a.client()
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		if arch, err = c.Archive(ctx, f.host, f.from, f.to, a.now()); err != nil {
+		if arch, err = c.Archive(ctx, sel, a.now()); err != nil {
 			return err
 		}
-		opt.Now = a.now()
+		// Heartbeat staleness is judged only when the selection runs to
+		// the chains' ends.
+		if sel.ToSeq == 0 && sel.Until == 0 {
+			opt.Now = a.now()
+		}
 	}
 	rep := audit.Verify(arch, opt)
 	return a.printReport(rep, f.output, f.quiet)
@@ -147,7 +193,7 @@ func writeFindings(w io.Writer, rep *audit.Report, quiet bool) {
 func (a *app) exportCommand() *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
-		Use:   "export [--host H] [--from SEQ] [--to SEQ] <file>",
+		Use:   "export [--host H] [--from SEQ] [--to SEQ | --since T] [--until T] <file>",
 		Short: "Write an archive of records, their blocks and the configuration blocks for offline verification",
 		Long: `Write a gzip'd JSON archive: the stored records (per host in seq order), the
 raw blocks that carry their transactions, and every configuration block of
@@ -155,7 +201,8 @@ the channel from the genesis block on (each block is checked against the CA
 roots of the configuration it was ordered under). "e2l verify --archive <file>" runs
 the same verification on it with no network.`,
 		Example: `  e2l export ledger.e2l.gz
-  e2l export --host vm --from 1 --to 500 vm.e2l.gz`,
+  e2l export --host vm --from 1 --to 500 vm.e2l.gz
+  e2l export --since 2026-11-01 --until 2026-12-01 november.e2l.gz`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error { return a.export(cmd.Context(), f, argv[0]) },
 	}
@@ -164,12 +211,16 @@ the same verification on it with no network.`,
 }
 
 func (a *app) export(ctx context.Context, f verifyFlags, path string) error {
+	sel, err := f.selection(a.now())
+	if err != nil {
+		return err
+	}
 	c, err := a.client()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	arch, err := c.Archive(ctx, f.host, f.from, f.to, a.now())
+	arch, err := c.Archive(ctx, sel, a.now())
 	if err != nil {
 		return err
 	}

@@ -227,3 +227,30 @@ func detail(d string) string {
 	}
 	return " (" + d + ")"
 }
+
+// Window returns the stretch of one host's records (in seq order) from the
+// first whose time is at or after since to the last whose time is at or
+// before until (0: open ends), and the seq it starts at; nil when no record
+// is in the window. Records in between are included whatever their time:
+// a chain is checked contiguously. A record that does not decode has no
+// time and is included only when it lies in between.
+func Window(recs []Stored, since, until int64) ([]Stored, uint64) {
+	first, last := -1, -1
+	for i, st := range recs {
+		r, err := record.DecodeRecord(st.Record)
+		if err != nil {
+			continue
+		}
+		if (since == 0 || r.Time >= since) && first < 0 {
+			first = i
+		}
+		if until == 0 || r.Time <= until {
+			last = i
+		}
+	}
+	if first < 0 || last < first {
+		return nil, 0
+	}
+	_, seq := recs[first].Claimed()
+	return recs[first : last+1], seq
+}

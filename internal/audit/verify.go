@@ -24,10 +24,15 @@ type Archive struct {
 	Chaincode string    `json:"chaincode"`
 	Created   time.Time `json:"created"`
 	// Host is the host exported ("" for every host); FromSeq and ToSeq the
-	// requested sequence range (0 for open ends).
-	Host    string `json:"host,omitempty"`
-	FromSeq uint64 `json:"fromSeq,omitempty"`
-	ToSeq   uint64 `json:"toSeq,omitempty"`
+	// requested sequence range (0 for open ends); Since and Until the
+	// requested time window (unix ns, 0 for open ends), in which case
+	// HostFrom holds the seq each host's stretch starts at.
+	Host     string            `json:"host,omitempty"`
+	FromSeq  uint64            `json:"fromSeq,omitempty"`
+	ToSeq    uint64            `json:"toSeq,omitempty"`
+	Since    int64             `json:"since,omitempty"`
+	Until    int64             `json:"until,omitempty"`
+	HostFrom map[string]uint64 `json:"hostFrom,omitempty"`
 	// Records per host in chain (seq) order, hosts in name order.
 	Records []Stored `json:"records"`
 	Blocks  [][]byte `json:"blocks"`
@@ -151,7 +156,11 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 	sort.Strings(hosts)
 	rep.Hosts = len(hosts)
 	for _, h := range hosts {
-		c := CheckChain(h, byHost[h], ChainOptions{From: a.FromSeq, Now: opt.Now, HeartbeatFactor: opt.HeartbeatFactor})
+		from := a.FromSeq
+		if f, ok := a.HostFrom[h]; ok {
+			from = f
+		}
+		c := CheckChain(h, byHost[h], ChainOptions{From: from, Now: opt.Now, HeartbeatFactor: opt.HeartbeatFactor})
 		rep.add(c.Findings...)
 	}
 

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -281,4 +282,46 @@ func resignBlock(t *testing.T, raw []byte, k keyPair) []byte {
 		Signature: k.sign(t, append(append(append([]byte{}, md.Value...), sh...), HeaderBytes(b.Header)...))}}
 	b.Metadata.Metadata[0] = mustMarshal(t, &md)
 	return mustMarshal(t, &b)
+}
+
+func TestVerifyATimeWindow(t *testing.T) {
+	_, a, recs := validArchive(t) // node1 seq 1-6 at t0 + 0…5 ns
+	at := func(i int) int64 { return recs[i].Record.Time }
+	tests := []struct {
+		name         string
+		since, until int64
+		wantSeqs     []uint64
+	}{
+		{"open window: the whole chain", 0, 0, []uint64{1, 2, 3, 4, 5, 6}},
+		{"since: from the first record at or after it", at(2), 0, []uint64{3, 4, 5, 6}},
+		{"until: up to the last record at or before it", 0, at(3), []uint64{1, 2, 3, 4}},
+		{"both", at(1) + 1, at(4) - 1, []uint64{3, 4}},
+		{"nothing in the window", at(5) + 1, 0, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, first := Window(a.Records, tc.since, tc.until)
+			var seqs []uint64
+			for _, st := range got {
+				_, seq := st.Claimed()
+				seqs = append(seqs, seq)
+			}
+			if !slices.Equal(seqs, tc.wantSeqs) || (len(seqs) > 0 && first != seqs[0]) {
+				t.Fatalf("window [%d, %d]: seqs %v starting at %d, want %v", tc.since, tc.until, seqs, first, tc.wantSeqs)
+			}
+		})
+	}
+	t.Run("a window starting mid-chain verifies from its first seq, and a record deleted inside it is caught", func(t *testing.T) {
+		w := *a
+		var first uint64
+		w.Records, first = Window(a.Records, at(2), 0)
+		w.HostFrom = map[string]uint64{"node1": first}
+		if rep := Verify(&w, VerifyOptions{}); rep.Failed() {
+			t.Fatalf("window fails: %v", errorsOf(rep))
+		}
+		w.Records = append(append([]Stored{}, w.Records[:1]...), w.Records[2:]...) // seq 4
+		wantError(t, Verify(&w, VerifyOptions{}), "node1", 5, "missing seq 4")
+		w.Records = w.Records[1:] // and seq 3, the window's first
+		wantError(t, Verify(&w, VerifyOptions{}), "node1", 5, "missing seq 3-4")
+	})
 }

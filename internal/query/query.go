@@ -433,25 +433,41 @@ func (c *Client) Blocks(ctx context.Context, start uint64) (<-chan *common.Block
 	return nil, fmt.Errorf("block events: %s", strings.Join(tried, "; "))
 }
 
-// Archive collects the evidence for verify and export: the records of one
-// host (every host when host is empty) with from <= seq <= to (to 0: open),
-// the blocks of their transactions and every configuration block.
-func (c *Client) Archive(ctx context.Context, host string, from, to uint64, now time.Time) (*audit.Archive, error) {
+// Selection says which records an archive holds: one host's (every
+// host's when Host is empty), within a sequence range or a time window.
+type Selection struct {
+	Host           string
+	FromSeq, ToSeq uint64 // 0: open ends
+	Since, Until   int64  // unix ns, 0: open ends; not with a sequence range
+}
+
+// Archive collects the evidence for verify and export: the selected
+// records, the blocks of their transactions and every configuration block.
+// A time window selects, per host, the stretch of its chain from the first
+// record at or after Since to the last at or before Until (the whole chain
+// is read to find it).
+func (c *Client) Archive(ctx context.Context, sel Selection, now time.Time) (*audit.Archive, error) {
+	byTime := sel.Since != 0 || sel.Until != 0
+	if byTime && (sel.FromSeq != 0 || sel.ToSeq != 0) {
+		return nil, errors.New("select records by sequence numbers or by time, not both")
+	}
+	from, to := sel.FromSeq, sel.ToSeq
 	if to == 0 {
 		to = MaxSeq
 	}
 	if from == 0 {
 		from = 1
 	}
-	a := &audit.Archive{Version: audit.ArchiveVersion, Channel: c.cfg.Channel, Chaincode: c.cfg.Chaincode, Created: now.UTC(), Host: host}
+	a := &audit.Archive{Version: audit.ArchiveVersion, Channel: c.cfg.Channel, Chaincode: c.cfg.Chaincode, Created: now.UTC(), Host: sel.Host,
+		Since: sel.Since, Until: sel.Until}
 	if from > 1 {
 		a.FromSeq = from
 	}
 	if to != MaxSeq {
 		a.ToSeq = to
 	}
-	hosts := []string{host}
-	if host == "" {
+	hosts := []string{sel.Host}
+	if sel.Host == "" {
 		hs, err := c.Hosts(ctx)
 		if err != nil {
 			return nil, err
@@ -465,6 +481,16 @@ func (c *Client) Archive(ctx context.Context, host string, from, to uint64, now 
 		recs, err := c.ChainRecords(ctx, h, from, to)
 		if err != nil {
 			return nil, err
+		}
+		if byTime {
+			var first uint64
+			if recs, first = audit.Window(recs, sel.Since, sel.Until); recs == nil {
+				continue
+			}
+			if a.HostFrom == nil {
+				a.HostFrom = map[string]uint64{}
+			}
+			a.HostFrom[h] = first
 		}
 		a.Records = append(a.Records, recs...)
 	}

@@ -292,6 +292,14 @@ func TestAuditorCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("verify --since --until checks the host's stretch in the window", func(t *testing.T) {
+		out := cli.mustRun(t, "verify", "--host", host, "--since", at(10*time.Second).Format(time.RFC3339Nano), "--until", at(45*time.Second).Format(time.RFC3339Nano))
+		// pause, unpause, die, stop, service create and update.
+		if want := "OK: 6 records of 1 hosts in 2 transactions and 2 blocks; 0 errors, 0 warnings"; !strings.Contains(out, want) {
+			t.Fatalf("verify of a window: want %q in:\n%s", want, out)
+		}
+	})
+
 	archive := filepath.Join(t.TempDir(), "audit.e2l.gz")
 	t.Run("an exported archive verifies offline", func(t *testing.T) {
 		cli.mustRun(t, "export", "--host", host, archive)
