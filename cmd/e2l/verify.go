@@ -19,11 +19,11 @@ type verifyFlags struct {
 	host         string
 	from, to     uint64
 	since, until string
-	archive  string
-	factor   float64
-	output   string
-	quiet    bool
-	minOrgs  int
+	archive      string
+	factor       float64
+	output       string
+	quiet        bool
+	minOrgs      int
 }
 
 func (f *verifyFlags) register(cmd *cobra.Command, withArchive bool) {
