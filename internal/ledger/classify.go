@@ -104,6 +104,11 @@ var recordRefusal = regexp.MustCompile(`^(?:invalid batch: )?record (\d+) \(([0-
 // Prefixes of the contract's errors that refuse the call rather than a record.
 var deniedPrefixes = []string{"access denied", "bad argument", "invalid batch", "corrupt state"}
 
+// Gateway messages that refuse a call for want of reachable endorsing
+// peers (FailedPrecondition, e.g. two of three peers down under a MAJORITY
+// policy): an availability problem, retried and reported as unavailable.
+var noEndorsersMessages = []string{"no combination of peers can be derived", "no peers available", "failed to select a set of endorsers"}
+
 // Reasons after a record prefix that come from the peer, not from the record.
 var transientRecordCauses = []string{"read:", "read ", "put state", "set event"}
 
@@ -142,7 +147,27 @@ func classify(err error) outcome {
 			return o
 		}
 	}
-	switch status.Code(err) {
+	switch code := status.Code(err); {
+	case code == codes.FailedPrecondition && noEndorsers(err):
+		o.reason = reasonUnavailable
+	default:
+		o = classifyCode(o, err, code)
+	}
+	return o
+}
+
+func noEndorsers(err error) bool {
+	msg := status.Convert(err).Message()
+	for _, m := range noEndorsersMessages {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func classifyCode(o outcome, err error, code codes.Code) outcome {
+	switch code {
 	case codes.Unavailable:
 		o.reason = reasonUnavailable
 	case codes.DeadlineExceeded:

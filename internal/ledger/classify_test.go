@@ -56,6 +56,10 @@ func TestClassifyGatewayErrors(t *testing.T) {
 		{"a gateway ACL refusal is denied", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.FailedPrecondition, "access denied: channel [e2l] creator org unknown")
 		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
+		{"too few reachable endorsing peers is unavailable, not denied", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.FailedPrecondition,
+				"no combination of peers can be derived which satisfy the endorsement policy: required chaincodes are not installed on sufficient peers")
+		}, stageEndorse, reasonUnavailable, classRetry, -1, true, false, false, false},
 		{"an endorsement timeout is retried", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.DeadlineExceeded, "endorsement timeout expired while collecting first endorsement")
 		}, stageEndorse, reasonDeadlineExceeded, classRetry, -1, true, false, false, false},

@@ -32,7 +32,8 @@
 //     rest are committed.
 //   - denied: the call is refused whatever the records ("access denied",
 //     "bad argument", "invalid batch" naming no record, such as a host that
-//     is not the signer's; gRPC InvalidArgument, FailedPrecondition,
+//     is not the signer's; gRPC InvalidArgument, FailedPrecondition other
+//     than too few reachable endorsing peers (that one is unavailable),
 //     PermissionDenied, NotFound, Unimplemented). No record is to blame, so
 //     none is dead-lettered: the batch is retried at the longest backoff and
 //     logged as an error until an operator fixes the identity or chaincode.
