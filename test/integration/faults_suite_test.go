@@ -432,6 +432,26 @@ func faultPeersDown(t *testing.T) []faultRow {
 	if p := f.col.metric("e2l_collector_spool_pending_records"); p == 0 {
 		t.Errorf("no backlog after 60 s without an endorsing majority")
 	}
+	// Too few endorsing peers is an availability problem: the failed
+	// transactions are counted as unavailable, none as denied.
+	if m, err := f.col.Metrics(); err != nil {
+		t.Error(err)
+	} else {
+		unavailable, denied := 0.0, 0.0
+		for series, v := range m {
+			if strings.HasPrefix(series, "e2l_collector_ledger_transactions_total{") {
+				switch {
+				case strings.Contains(series, `reason="unavailable"`):
+					unavailable += v
+				case strings.Contains(series, `reason="denied"`):
+					denied += v
+				}
+			}
+		}
+		if unavailable == 0 || denied != 0 {
+			t.Errorf("with 2 of 3 peers down: %v transactions counted unavailable, %v denied; want some unavailable and none denied", unavailable, denied)
+		}
+	}
 	for _, o := range down {
 		if err := testNet.StartPeer(ctx, o); err != nil {
 			t.Fatal(err)
