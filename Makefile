@@ -14,7 +14,6 @@ FABRIC_CMDS := \
 	github.com/hyperledger/fabric/cmd/osnadmin \
 	github.com/hyperledger/fabric-ca/cmd/fabric-ca-server \
 	github.com/hyperledger/fabric-ca/cmd/fabric-ca-client
-FABRIC_STAMP := $(FABRIC_BIN)/.version
 
 # Local network (network/, cmd e2lnet); override on the command line, e.g.
 # make up NET_DIR=/tmp/net PORT_BASE=17000 BATCH_TIMEOUT=200ms
@@ -34,15 +33,7 @@ help: ## list the targets
 
 .PHONY: fabric-bin
 fabric-bin: ## build the pinned Fabric and Fabric CA binaries into .bin/fabric (only when tools/fabric changed)
-	@want=$$(cat tools/fabric/go.mod tools/fabric/go.sum | sha256sum | cut -d' ' -f1); \
-	have=$$(cat $(FABRIC_STAMP) 2>/dev/null); \
-	missing=; for b in peer orderer configtxgen cryptogen osnadmin fabric-ca-server fabric-ca-client; do \
-		[ -x $(FABRIC_BIN)/$$b ] || missing="$$missing $$b"; done; \
-	if [ "$$want" = "$$have" ] && [ -z "$$missing" ]; then echo "fabric-bin: up to date"; exit 0; fi; \
-	echo "fabric-bin: building Fabric binaries (a few minutes on 2 cores)"; \
-	mkdir -p $(FABRIC_BIN) && \
-	(cd tools/fabric && $(GO) build -o $(FABRIC_BIN)/ $(FABRIC_CMDS)) && \
-	echo "$$want" > $(FABRIC_STAMP)
+	@GO=$(GO) tools/fabric/build.sh $(FABRIC_BIN) $(FABRIC_CMDS)
 
 .PHONY: e2lnet
 e2lnet: ## build the network tool .bin/e2lnet
