@@ -64,7 +64,7 @@ echo
 echo "\$ e2l usage --from $since --to now    (docker inspect: $state)"
 e2l usage --from "$since" --to now
 echo
-echo "\$ e2l verify --host $host    (a collector writes its first heartbeat 30 s after it starts)"
+echo "\$ e2l verify --host $host"
 e2l verify --host "$host"
 # The paper's scenario 1 needs a Swarm manager; the demo does not turn the
 # engine into one by itself.

@@ -544,7 +544,9 @@ func (w *Watcher) write(ctx context.Context, startReason string) {
 		}
 		return stopCtx
 	}
-	w.flush(appendCtx(), []record.Record{w.lifecycle(record.KindStart, startReason)})
+	// The first heartbeat goes with the start record: the heartbeat interval
+	// is on the ledger, and silence is judged, from the start on.
+	w.flush(appendCtx(), []record.Record{w.lifecycle(record.KindStart, startReason), w.heartbeat()})
 	if err := w.sink.SetMeta(MetaState, "running"); err != nil {
 		w.log.Warn("store watcher state", zap.Error(err))
 	}

@@ -339,7 +339,7 @@ func TestWatcherDropsInsteadOfBlockingTheStreamWhenTheQueueIsFull(t *testing.T) 
 	h := newHarness(t, Config{QueueSize: 1, BatchMax: 1})
 	h.start()
 	h.waitStreamUp()
-	eventually(t, h.sink, "the start record and snapshot are stored", func() bool { return len(h.sink.records()) == 2 })
+	eventually(t, h.sink, "the start record, its heartbeat and the snapshot are stored", func() bool { return len(h.sink.records()) == 3 })
 	gate := make(chan struct{})
 	h.sink.mu.Lock()
 	h.sink.gate = gate
@@ -375,10 +375,15 @@ func TestWatcherDropsInsteadOfBlockingTheStreamWhenTheQueueIsFull(t *testing.T) 
 func TestWatcherWritesHeartbeats(t *testing.T) {
 	h := newHarness(t, Config{HeartbeatInterval: 5 * time.Millisecond, Pending: func() uint64 { return 7 }})
 	h.start()
-	eventually(t, h.sink, "a heartbeat is stored", func() bool { return len(h.sink.ofKind(record.KindHeartbeat)) > 0 })
-	hb := h.sink.ofKind(record.KindHeartbeat)[0].Heartbeat
-	if hb.IntervalMs != 5 || hb.Pending != 7 {
-		t.Errorf("heartbeat = %+v", hb)
+	eventually(t, h.sink, "heartbeats are stored after the start one", func() bool { return len(h.sink.ofKind(record.KindHeartbeat)) > 2 })
+	recs := h.sink.records()
+	if recs[0].Kind != record.KindStart || recs[1].Kind != record.KindHeartbeat {
+		t.Errorf("first records %s, %s; want start, then its heartbeat", recs[0].Kind, recs[1].Kind)
+	}
+	for _, r := range h.sink.ofKind(record.KindHeartbeat) {
+		if hb := r.Heartbeat; hb.IntervalMs != 5 || hb.Pending != 7 {
+			t.Errorf("heartbeat = %+v", hb)
+		}
 	}
 }
 
@@ -392,8 +397,8 @@ func TestWatcherRetriesWhileTheDaemonIsUnreachable(t *testing.T) {
 	}
 	h.stop()
 	recs := h.sink.records()
-	if len(recs) != 2 || recs[0].Kind != record.KindStart || recs[1].Kind != record.KindStop {
-		t.Errorf("records = %v, want start and stop", recs)
+	if len(recs) != 3 || recs[0].Kind != record.KindStart || recs[1].Kind != record.KindHeartbeat || recs[2].Kind != record.KindStop {
+		t.Errorf("records = %v, want start, its heartbeat and stop", recs)
 	}
 }
 
