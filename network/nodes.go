@@ -151,6 +151,14 @@ func (n *Network) StartOrderer(ctx context.Context, i int) error {
 // cluster, waiting (until ctx ends) for one to be elected.
 func (n *Network) RaftLeader(ctx context.Context) (int, error) { return n.cfg.raftLeader(ctx) }
 
+// RaftStatus reads orderer i's Raft gauges for the channel.
+func (n *Network) RaftStatus(ctx context.Context, i int) (RaftStatus, error) {
+	if err := n.checkOrderer(i); err != nil {
+		return RaftStatus{}, err
+	}
+	return n.cfg.raftStatus(ctx, i)
+}
+
 // StopPeer stops o's peer.
 func (n *Network) StopPeer(ctx context.Context, o Org) error {
 	if err := o.valid(); err != nil {

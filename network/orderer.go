@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -117,33 +118,63 @@ func (c Config) ordererChannel(ctx context.Context, i int) (channelInfo, error) 
 	return info, nil
 }
 
-// isRaftLeader reads orderer i's consensus_etcdraft_is_leader gauge for the
-// channel from its operations endpoint.
-func (c Config) isRaftLeader(ctx context.Context, i int) (bool, error) {
+// RaftStatus is what an orderer's Raft gauges say of the channel.
+type RaftStatus struct {
+	Leader         bool   // consensus_etcdraft_is_leader
+	ActiveNodes    int    // consensus_etcdraft_active_nodes: cluster members it hears from
+	CommittedBlock uint64 // consensus_etcdraft_committed_block_number
+}
+
+// raftStatus reads orderer i's consensus_etcdraft_* gauges for the channel
+// from its operations endpoint.
+func (c Config) raftStatus(ctx context.Context, i int) (RaftStatus, error) {
+	var st RaftStatus
 	url := "http://" + addr(c.port(slotOrderer, i, offOperations)) + "/metrics"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return false, err
+		return st, err
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {
-		return false, err
+		return st, err
 	}
 	defer resp.Body.Close()
-	want := `consensus_etcdraft_is_leader{channel="` + ChannelName + `"} `
+	suffix := `{channel="` + ChannelName + `"} `
+	seen := false
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), want); ok {
-			return strings.TrimSpace(v) == "1", nil
+		name, v, ok := strings.Cut(sc.Text(), suffix)
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch name {
+		case "consensus_etcdraft_is_leader":
+			st.Leader, seen = v == "1", true
+		case "consensus_etcdraft_active_nodes":
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return st, fmt.Errorf("%s: %w", name, err)
+			}
+			st.ActiveNodes = int(n)
+		case "consensus_etcdraft_committed_block_number":
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return st, fmt.Errorf("%s: %w", name, err)
+			}
+			st.CommittedBlock = uint64(n)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return false, err
+		return st, err
 	}
-	return false, errors.New("no raft metrics for the channel yet")
+	if !seen {
+		return st, errors.New("no raft metrics for the channel yet")
+	}
+	return st, nil
 }
 
 // raftLeader returns the index of the running orderer that leads the
@@ -156,12 +187,12 @@ func (c Config) raftLeader(ctx context.Context) (int, error) {
 			if !c.running(ordererNode(i)) {
 				continue
 			}
-			ok, err := c.isRaftLeader(ctx, i)
+			st, err := c.raftStatus(ctx, i)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", ordererNode(i), err))
 				continue
 			}
-			if ok {
+			if st.Leader {
 				leader = i
 				return true, nil
 			}

@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -68,16 +67,16 @@ func TestAnOrdererRestartsAfterTheChainHasGrown(t *testing.T) {
 	// It rejoins the cluster and has the leader's blocks, then follows a
 	// new one.
 	caughtUp := func() error {
-		mine, err := raftMetrics(ctx, o.OperationsEndpoint)
+		mine, err := testNet.RaftStatus(ctx, follower)
 		if err != nil {
 			return err
 		}
-		theirs, err := raftMetrics(ctx, testNet.Orderers()[leader].OperationsEndpoint)
+		theirs, err := testNet.RaftStatus(ctx, leader)
 		if err != nil {
 			return err
 		}
-		if mine.active != 3 || mine.block != theirs.block {
-			return fmt.Errorf("restarted orderer %d: %v active nodes, block %v; leader at block %v", follower, mine.active, mine.block, theirs.block)
+		if mine.ActiveNodes != 3 || mine.CommittedBlock != theirs.CommittedBlock {
+			return fmt.Errorf("restarted orderer %d: %d active nodes, block %d; leader at block %d", follower, mine.ActiveNodes, mine.CommittedBlock, theirs.CommittedBlock)
 		}
 		return nil
 	}
@@ -92,27 +91,6 @@ func TestAnOrdererRestartsAfterTheChainHasGrown(t *testing.T) {
 	replayed := strings.Count(string(logAfter[logBefore:]), "Applied config change to add node")
 	t.Logf("grew the chain by %.1f MiB of arguments; the restarted orderer replayed %d Raft config changes from its WAL (3 without a snapshot, 0 after one)",
 		float64(grown)/(1<<20), replayed)
-}
-
-type raftState struct{ active, block float64 }
-
-// raftMetrics reads an orderer's Raft gauges from its operations endpoint.
-func raftMetrics(ctx context.Context, endpoint string) (raftState, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+endpoint+"/metrics", nil)
-	if err != nil {
-		return raftState{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return raftState{}, err
-	}
-	defer resp.Body.Close()
-	m, err := parseMetrics(resp.Body)
-	if err != nil {
-		return raftState{}, err
-	}
-	channel := `{channel="` + network.ChannelName + `"}`
-	return raftState{active: m["consensus_etcdraft_active_nodes"+channel], block: m["consensus_etcdraft_committed_block_number"+channel]}, nil
 }
 
 func fileSize(t *testing.T, path string) int64 {
