@@ -31,8 +31,9 @@ type Configs struct {
 
 // CheckConfigs reads a channel's configuration blocks (any order; the
 // genesis block must be among them) and checks each against the one before
-// it: header data hash, self-naming LAST_CONFIG, and a valid signature of an
-// orderer organisation of the previous configuration. It returns nil and
+// it: self-naming LAST_CONFIG, and (blockProblems) header data hash and a
+// valid signature of an orderer organisation of the previous configuration;
+// the genesis block, unsigned, only for its data hash. It returns nil and
 // the problems when the history cannot be trusted as a whole.
 func CheckConfigs(raws [][]byte) (*Configs, []string) {
 	if len(raws) == 0 {
@@ -62,13 +63,14 @@ func CheckConfigs(raws [][]byte) (*Configs, []string) {
 			problems = append(problems, err.Error())
 			return nil, problems
 		}
-		if !bytes.Equal(DataHash(b.Block.GetData()), b.Block.GetHeader().GetDataHash()) {
-			problems = append(problems, fmt.Sprintf("configuration block %d: the data hash in its header does not match its content", b.Number))
-		}
 		if i == 0 {
 			if b.Number != 0 {
 				problems = append(problems, fmt.Sprintf("the genesis block (configuration block 0) is missing: the oldest is %d, whose signers cannot be checked", b.Number))
 				return nil, problems
+			}
+			// Unsigned: its data hash is all blockProblems would check.
+			if !bytes.Equal(DataHash(b.Block.GetData()), b.Block.GetHeader().GetDataHash()) {
+				problems = append(problems, "the genesis block: the data hash in its header does not match its content")
 			}
 			h := sha256.Sum256(HeaderBytes(b.Block.GetHeader()))
 			c.Genesis = hex.EncodeToString(h[:])
