@@ -134,21 +134,13 @@ func (a *app) verify(ctx context.Context, f verifyFlags) error {
 			return fmt.Errorf("%s: %w", f.archive, err)
 		}
 	} else {
-		sel, err := f.selection(a.now())
-		if err != nil {
-			return err
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if arch, err = c.Archive(ctx, sel, a.now()); err != nil {
+		var err error
+		if arch, err = a.fetchArchive(ctx, f); err != nil {
 			return err
 		}
 		// Heartbeat staleness is judged only when the selection runs to
 		// the chains' ends.
-		if sel.ToSeq == 0 && sel.Until == 0 {
+		if arch.ToSeq == 0 && arch.Until == 0 {
 			opt.Now = a.now()
 		}
 	}
@@ -210,17 +202,22 @@ the same verification on it with no network.`,
 	return cmd
 }
 
-func (a *app) export(ctx context.Context, f verifyFlags, path string) error {
+// fetchArchive collects from the ledger the evidence the flags select.
+func (a *app) fetchArchive(ctx context.Context, f verifyFlags) (*audit.Archive, error) {
 	sel, err := f.selection(a.now())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := a.client()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close()
-	arch, err := c.Archive(ctx, sel, a.now())
+	return c.Archive(ctx, sel, a.now())
+}
+
+func (a *app) export(ctx context.Context, f verifyFlags, path string) error {
+	arch, err := a.fetchArchive(ctx, f)
 	if err != nil {
 		return err
 	}
