@@ -55,19 +55,15 @@ func (a *app) hosts(ctx context.Context, output string, factor float64) error {
 		return err
 	}
 	defer c.Close()
-	hs, err := c.Hosts(ctx)
+	hcs, err := everyChain(ctx, c)
 	if err != nil {
 		return err
 	}
 	now := a.now()
 	t := newTable(a.stdout, output, "HOST", "MSP", "RECORDS", "LAST SEQ", "LAST HEARTBEAT", "AGE", "STALE", "GAPS", "CONTINUOUS")
-	for _, h := range hs {
-		recs, err := c.ChainRecords(ctx, h.Host, 1, query.MaxSeq)
-		if err != nil {
-			return err
-		}
-		ch := audit.CheckChain(h.Host, recs, audit.ChainOptions{})
-		row := hostRow{Host: h.Host, MSP: h.MSP, Records: len(recs), LastSeq: ch.Last, Gaps: len(ch.Gaps),
+	for _, hc := range hcs {
+		h, ch := hc.host, hc.chain
+		row := hostRow{Host: h.Host, MSP: h.MSP, Records: hc.records, LastSeq: ch.Last, Gaps: len(ch.Gaps),
 			Continuous: ch.Continuous(), Stale: ch.Stale(now, factor)}
 		for _, f := range ch.Findings {
 			if f.Severity == audit.Error {
@@ -95,6 +91,31 @@ func (a *app) hosts(ctx context.Context, output string, factor float64) error {
 		t.row(row, h.Host, h.MSP, fmt.Sprint(row.Records), fmt.Sprint(row.LastSeq), hb, age, yesNo(row.Stale), fmt.Sprint(row.Gaps), cont)
 	}
 	return t.flush()
+}
+
+// hostChain is one host's whole chain, read from the ledger and checked.
+type hostChain struct {
+	host    query.Host
+	records int
+	chain   *audit.Chain
+}
+
+// everyChain reads and checks the whole chain of every host (cost: the
+// whole ledger).
+func everyChain(ctx context.Context, c *query.Client) ([]hostChain, error) {
+	hs, err := c.Hosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hostChain, 0, len(hs))
+	for _, h := range hs {
+		recs, err := c.ChainRecords(ctx, h.Host, 1, query.MaxSeq)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hostChain{host: h, records: len(recs), chain: audit.CheckChain(h.Host, recs, audit.ChainOptions{})})
+	}
+	return out, nil
 }
 
 func yesNo(b bool) string {

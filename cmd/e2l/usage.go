@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/e2l-project/e2l/internal/audit"
-	"github.com/e2l-project/e2l/internal/query"
 )
 
 type usageFlags struct {
@@ -67,17 +66,13 @@ func (a *app) usage(ctx context.Context, f usageFlags) error {
 		return err
 	}
 	defer c.Close()
-	hs, err := c.Hosts(ctx)
+	hcs, err := everyChain(ctx, c)
 	if err != nil {
 		return err
 	}
-	var chains []*audit.Chain
-	for _, h := range hs {
-		recs, err := c.ChainRecords(ctx, h.Host, 1, query.MaxSeq)
-		if err != nil {
-			return err
-		}
-		chains = append(chains, audit.CheckChain(h.Host, recs, audit.ChainOptions{}))
+	chains := make([]*audit.Chain, len(hcs))
+	for i, hc := range hcs {
+		chains[i] = hc.chain
 	}
 	rows, ivs, err := audit.ComputeUsage(chains, audit.UsageOptions{From: from, To: to, By: f.by})
 	if err != nil {
