@@ -43,16 +43,11 @@ func runChurn(ctx context.Context, w *ledgerWatch, bin string, id network.HostId
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
 		env["E2L_DOCKER_HOST"] = h
 	}
-	p, err := startCollector(bin, id, dir, env)
+	p, err := startCollector(ctx, bin, id, dir, env)
 	if err != nil {
 		return res, err
 	}
 	defer func() { _ = p.stop(30 * time.Second) }()
-	if err := p.waitMetric(ctx, time.Minute, func(m map[string]float64) bool {
-		return m["e2l_collector_docker_stream_up"] == 1
-	}); err != nil {
-		return res, err
-	}
 	cpu0, _ := procCPU(p.pid())
 
 	// Ground truth: a live subscription from now (since replays the

@@ -30,7 +30,8 @@ type collectorProc struct {
 
 // startCollector runs the collector binary as host id with its
 // collector.env plus env (E2L_* overrides); its log goes to dir/collector.log.
-func startCollector(bin string, id network.HostIdentity, dir string, env map[string]string) (*collectorProc, error) {
+// It returns once the collector's Docker event stream is up.
+func startCollector(ctx context.Context, bin string, id network.HostIdentity, dir string, env map[string]string) (*collectorProc, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -68,6 +69,12 @@ func startCollector(bin string, id network.HostIdentity, dir string, env map[str
 		p.done <- cmd.Wait()
 		logf.Close()
 	}()
+	if err := p.waitMetric(ctx, time.Minute, func(m map[string]float64) bool {
+		return m["e2l_collector_docker_stream_up"] == 1
+	}); err != nil {
+		_ = p.stop(30 * time.Second)
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -204,16 +211,11 @@ func runLoad(ctx context.Context, w *ledgerWatch, spec loadSpec) (loadResult, er
 	for k, v := range spec.env {
 		env[k] = v
 	}
-	p, err := startCollector(spec.bin, spec.id, spec.dir, env)
+	p, err := startCollector(ctx, spec.bin, spec.id, spec.dir, env)
 	if err != nil {
 		return loadResult{}, err
 	}
 	defer func() { _ = p.stop(30 * time.Second) }()
-	if err := p.waitMetric(ctx, time.Minute, func(m map[string]float64) bool {
-		return m["e2l_collector_docker_stream_up"] == 1
-	}); err != nil {
-		return loadResult{}, err
-	}
 	host := spec.id.Host
 	t0 := time.Now()
 	sleep(ctx, spec.warmup)

@@ -59,7 +59,7 @@ func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir st
 		return res, err
 	}
 	defer func() { _ = os.RemoveAll(filepath.Join(dir, "spool")) }() // about 1 GiB; after the collector stopped
-	p, err := startCollector(bin, id, dir, map[string]string{
+	p, err := startCollector(ctx, bin, id, dir, map[string]string{
 		"E2L_DOCKER_HOST":     fmt.Sprintf("synthetic://?rate=%g", rate),
 		"E2L_PEER_ENDPOINTS":  dead,
 		"E2L_SPOOL_MAX_BYTES": fmt.Sprint(int64(4) << 30),
@@ -68,11 +68,6 @@ func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir st
 		return res, err
 	}
 	defer func() { _ = p.stop(30 * time.Second) }()
-	if err := p.waitMetric(ctx, time.Minute, func(m map[string]float64) bool {
-		return m["e2l_collector_docker_stream_up"] == 1
-	}); err != nil {
-		return res, err
-	}
 	t0 := time.Now()
 	var last map[string]float64
 	err = p.waitMetric(ctx, 6*time.Minute, func(m map[string]float64) bool {
