@@ -5,29 +5,29 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/e2l-project/e2l/chaincode/api"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // The wire types live in package api, shared with clients.
 type (
-	Stored       = api.Stored
-	StoredEvent  = api.StoredEvent
-	Witness      = api.Witness
-	RecordStatus = api.RecordStatus
-	Result       = api.Result
-	Summary      = api.Summary
-	Page         = api.Page
-	HostInfo     = api.HostInfo
-	Heartbeat    = api.Heartbeat
-	HostPage     = api.HostPage
-	EventInfo    = api.EventInfo
+	Stored       = wire.Stored
+	StoredEvent  = wire.StoredEvent
+	Witness      = wire.Witness
+	RecordStatus = wire.RecordStatus
+	Result       = wire.Result
+	Summary      = wire.Summary
+	Page         = wire.Page
+	HostInfo     = wire.HostInfo
+	Heartbeat    = wire.Heartbeat
+	HostPage     = wire.HostPage
+	EventInfo    = wire.EventInfo
 )
 
 // Statuses of a record in a RecordEvents result.
 const (
-	StatusWritten   = api.StatusWritten
-	StatusDuplicate = api.StatusDuplicate
-	StatusWitness   = api.StatusWitness
+	StatusWritten   = wire.StatusWritten
+	StatusDuplicate = wire.StatusDuplicate
+	StatusWitness   = wire.StatusWitness
 )
 
 // marshal encodes v as JSON without HTML escaping, so that embedded

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/e2l-project/e2l/chaincode/api"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Stored is one record as the e2l chaincode stores and returns it: the
 // record's canonical encoding byte for byte, and who wrote it in which
-// transaction (see chaincode/api).
-type Stored = api.Stored
+// transaction (see internal/wire).
+type Stored = wire.Stored
 
 // Severity of a finding.
 type Severity int

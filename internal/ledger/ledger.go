@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Spool is what the Submitter needs of the spool (*spool.Spool satisfies it).
@@ -286,7 +286,7 @@ func (s *Submitter) committed(recs []record.Sealed, result []byte) {
 	s.m.transactions.WithLabelValues(stageCommit, reasonValid).Inc()
 
 	counts := map[string]int{}
-	var res api.Result
+	var res wire.Result
 	if json.Unmarshal(result, &res) == nil && len(res.Records) == len(recs) {
 		for _, r := range res.Records {
 			switch r.Status {

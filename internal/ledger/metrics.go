@@ -1,16 +1,16 @@
 package ledger
 
 import (
-	"github.com/e2l-project/e2l/chaincode/api"
+	"github.com/e2l-project/e2l/internal/wire"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Statuses of committed records, from the chaincode's result.
 const (
-	statusWritten   = api.StatusWritten
-	statusDuplicate = api.StatusDuplicate
-	statusWitness   = api.StatusWitness
+	statusWritten   = wire.StatusWritten
+	statusDuplicate = wire.StatusDuplicate
+	statusWitness   = wire.StatusWitness
 	statusUnknown   = "unknown" // the result did not say
 )
 

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/e2l-project/e2l/chaincode/api"
+	"github.com/e2l-project/e2l/internal/wire"
 	"slices"
 	"sync"
 	"testing"
@@ -215,9 +215,9 @@ func (f *fakeContract) next(t *testing.T) *call {
 
 // results of the chaincode for these calls: every record written.
 func written(c *call) []byte {
-	var res api.Result
+	var res wire.Result
 	for _, s := range c.seqs {
-		res.Records = append(res.Records, api.RecordStatus{Seq: s, Status: api.StatusWritten})
+		res.Records = append(res.Records, wire.RecordStatus{Seq: s, Status: wire.StatusWritten})
 	}
 	b, _ := json.Marshal(res)
 	return b

@@ -24,9 +24,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/signer"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // PageSize is the page size the client asks for (the chaincode's maximum).
@@ -299,7 +299,7 @@ func (c *Client) Record(ctx context.Context, id string) (audit.Stored, error) {
 }
 
 // Host is one host of ListHosts.
-type Host = api.HostInfo
+type Host = wire.HostInfo
 
 // Hosts lists every host that wrote records, in name order.
 func (c *Client) Hosts(ctx context.Context) ([]Host, error) {
@@ -310,7 +310,7 @@ func (c *Client) Hosts(ctx context.Context) ([]Host, error) {
 		if err != nil {
 			return nil, err
 		}
-		var p api.HostPage
+		var p wire.HostPage
 		if err := json.Unmarshal(b, &p); err != nil {
 			return nil, fmt.Errorf("ListHosts: decode: %w", err)
 		}

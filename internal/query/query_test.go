@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // call is one evaluation a fake peer received.
@@ -200,9 +200,9 @@ func TestPaginationStopsOnTheFirstError(t *testing.T) {
 
 func TestHostsFollowsBookmarks(t *testing.T) {
 	page := func(bookmark string, hosts ...string) []byte {
-		p := api.HostPage{Bookmark: bookmark, Count: len(hosts), Hosts: []api.HostInfo{}}
+		p := wire.HostPage{Bookmark: bookmark, Count: len(hosts), Hosts: []wire.HostInfo{}}
 		for _, h := range hosts {
-			p.Hosts = append(p.Hosts, api.HostInfo{Host: h, MSP: "ProviderMSP"})
+			p.Hosts = append(p.Hosts, wire.HostInfo{Host: h, MSP: "ProviderMSP"})
 		}
 		b, err := json.Marshal(p)
 		if err != nil {

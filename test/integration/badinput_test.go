@@ -17,8 +17,8 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
-	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -261,7 +261,7 @@ func requireNothingWritten(t *testing.T, reader *client.Contract, hosts, ids []s
 		}
 	}
 	for bookmark, n := "", 0; n < 100; n++ {
-		var hp api.HostPage
+		var hp wire.HostPage
 		evaluateJSON(t, reader, &hp, "ListHosts", "1000", bookmark)
 		for _, h := range hp.Hosts {
 			if slices.Contains(hosts, h.Host) {

@@ -18,8 +18,8 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 
-	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -83,7 +83,7 @@ func TestChaincodeContract(t *testing.T) {
 			t.Errorf("QueryByType container %v", got)
 		}
 
-		var info api.EventInfo
+		var info wire.EventInfo
 		evaluateJSON(t, contract, &info, "GetEvent", first.Records[2].Record.EventID())
 		if info.Event == nil || info.Event.FirstHost != host.Host || len(info.Witnesses) != 1 {
 			t.Errorf("GetEvent %+v", info)
@@ -91,7 +91,7 @@ func TestChaincodeContract(t *testing.T) {
 
 		found := false
 		for bookmark, n := "", 0; n < 100; n++ {
-			var hp api.HostPage
+			var hp wire.HostPage
 			evaluateJSON(t, contract, &hp, "ListHosts", "10", bookmark)
 			for _, h := range hp.Hosts {
 				if h.Host == host.Host {
@@ -202,7 +202,7 @@ func sealNext(t *testing.T, c *recordChain, r record.Record) record.Sealed {
 }
 
 // submitRecords submits a batch, requires VALID and returns the contract's result.
-func submitRecords(t *testing.T, contract *client.Contract, b record.Batch) api.Result {
+func submitRecords(t *testing.T, contract *client.Contract, b record.Batch) wire.Result {
 	t.Helper()
 	out, commit, err := contract.SubmitAsync("RecordEvents", client.WithArguments(batchJSON(t, b)))
 	if err != nil {
@@ -215,7 +215,7 @@ func submitRecords(t *testing.T, contract *client.Contract, b record.Batch) api.
 	if st.Code != peer.TxValidationCode_VALID {
 		t.Fatalf("transaction %s committed as %s, want VALID", st.TransactionID, st.Code)
 	}
-	var res api.Result
+	var res wire.Result
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("result %s: %v", out, err)
 	}
@@ -254,9 +254,9 @@ func evaluateJSON(t *testing.T, contract *client.Contract, into any, fn string, 
 }
 
 type storedPage struct {
-	Records  []api.Stored `json:"records"`
-	Bookmark string       `json:"bookmark"`
-	Count    int          `json:"count"`
+	Records  []wire.Stored `json:"records"`
+	Bookmark string        `json:"bookmark"`
+	Count    int           `json:"count"`
 }
 
 func evaluatePage(t *testing.T, contract *client.Contract, fn string, args ...string) storedPage {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/docker/docker/api/types/events"
 
-	"github.com/e2l-project/e2l/chaincode/api"
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -190,7 +190,7 @@ func TestCollectorsOnAMultiNodeSwarm(t *testing.T) {
 				continue
 			}
 			eventID := mswKeys(eventIDs)[0]
-			var info api.EventInfo
+			var info wire.EventInfo
 			evaluateJSON(t, reader, &info, "GetEvent", eventID)
 			var times []string
 			for h, s := range recs {
@@ -483,7 +483,7 @@ func mswRunningTime(t *testing.T, gt []events.Message, serviceID string) (time.D
 	return total, mswKeys(starts)
 }
 
-func mswFirstHost(info api.EventInfo) string {
+func mswFirstHost(info wire.EventInfo) string {
 	if info.Event == nil {
 		return "(none)"
 	}

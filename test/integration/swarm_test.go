@@ -27,7 +27,7 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
-	"github.com/e2l-project/e2l/chaincode/api"
+	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -164,7 +164,7 @@ func TestSwarmStack(t *testing.T) {
 
 		contract := e2lContract(connectGateway(t, id))
 		for _, actor := range []struct{ kind, id string }{{"service", svcID}, {"container", ctrID}} {
-			var rec api.Stored
+			var rec wire.Stored
 			eventually(t, 90*time.Second, time.Second, func() error {
 				var err error
 				rec, err = swarmFindEvent(t, contract, actor.id, actor.kind, "create")
@@ -562,24 +562,24 @@ func swarmDumpLogs(t *testing.T) {
 
 // swarmFindEvent pages through QueryTimeline of actor for a record of the
 // event type/action.
-func swarmFindEvent(t *testing.T, contract *client.Contract, actor, typ, action string) (api.Stored, error) {
+func swarmFindEvent(t *testing.T, contract *client.Contract, actor, typ, action string) (wire.Stored, error) {
 	var page struct {
-		Records  []api.Stored `json:"records"`
-		Bookmark string       `json:"bookmark"`
+		Records  []wire.Stored `json:"records"`
+		Bookmark string        `json:"bookmark"`
 	}
 	for bookmark, n := "", 0; n < 20; n++ {
 		out, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "0", bookmark))
 		if err != nil {
-			return api.Stored{}, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
+			return wire.Stored{}, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
 		}
 		page.Records, page.Bookmark = nil, ""
 		if err := json.Unmarshal(out, &page); err != nil {
-			return api.Stored{}, fmt.Errorf("QueryTimeline result %s: %w", out, err)
+			return wire.Stored{}, fmt.Errorf("QueryTimeline result %s: %w", out, err)
 		}
 		for _, st := range page.Records {
 			s, err := st.Sealed()
 			if err != nil {
-				return api.Stored{}, fmt.Errorf("record %s does not re-verify: %w", st.ID, err)
+				return wire.Stored{}, fmt.Errorf("record %s does not re-verify: %w", st.ID, err)
 			}
 			if e := s.Record.Event; e != nil && e.Type == typ && e.Action == action {
 				return st, nil
@@ -589,7 +589,7 @@ func swarmFindEvent(t *testing.T, contract *client.Contract, actor, typ, action 
 			break
 		}
 	}
-	return api.Stored{}, fmt.Errorf("no %s %s record of %s on the ledger yet", typ, action, actor)
+	return wire.Stored{}, fmt.Errorf("no %s %s record of %s on the ledger yet", typ, action, actor)
 }
 
 // swarmStartPrometheus runs Prometheus with config on a free loopback port

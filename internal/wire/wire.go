@@ -1,8 +1,8 @@
-// Package api is the wire format of the e2l chaincode: the JSON that its
+// Package wire is the wire format of the e2l chaincode: the JSON that its
 // functions return and the payload of its events, shared by the contract and
 // every client (collector, CLI, tests) so that clients need not link the
 // contract itself.
-package api
+package wire
 
 import (
 	"encoding/json"
