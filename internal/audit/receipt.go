@@ -94,6 +94,8 @@ type ReceiptOptions struct {
 	// receipt's own configuration block is the trust anchor, and the caller
 	// should show Trust.Fingerprints to be compared out of band.
 	TrustedConfigBlock []byte
+	// Anchor: as VerifyOptions.Anchor.
+	Anchor string
 }
 
 // VerifyReceipt checks a receipt offline: the record's canonical encoding,

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"time"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // ArchiveVersion is the version of the archive format written. Version 1
@@ -42,6 +44,10 @@ type Archive struct {
 	// ConfigBlock is version 1's single configuration block, the latest at
 	// export: every block was checked against it.
 	ConfigBlock []byte `json:"configBlock,omitempty"`
+	// Hosts are the host registry's entries of every host in the archive
+	// (version 3); the blocks of the transactions their histories name are
+	// in Blocks.
+	Hosts []wire.HostRegistration `json:"hosts,omitempty"`
 }
 
 // WriteArchive writes a as gzip'd JSON.
@@ -80,6 +86,11 @@ type VerifyOptions struct {
 	// Now, when set, judges heartbeat staleness (online verification).
 	Now             time.Time
 	HeartbeatFactor float64
+	// Anchor is the trust anchor obtained out of band: the hex SHA-256 of
+	// the channel's genesis block header (Configs.Genesis). Empty: the
+	// report carries an error "no trust anchor"; different from the
+	// evidence's genesis: an error naming both.
+	Anchor string
 }
 
 // Verify checks every record of the archive: its own hash and ID, its

@@ -141,3 +141,50 @@ func (s Stored) Claimed() (host string, seq uint64) {
 	_ = json.Unmarshal(s.Record, &r)
 	return r.Host, r.Seq
 }
+
+// Swarm roles of a registered host.
+const (
+	SwarmManager = "manager"
+	SwarmWorker  = "worker"
+)
+
+// HostRegistration is the host registry's entry for one host: the
+// organisation that owns it (whose collectors alone may write its records)
+// and its Swarm role (only managers may report swarm-scope events). Only an
+// admin of the owning organisation writes it (RegisterHost, ReleaseHost).
+type HostRegistration struct {
+	Host            string `json:"host"`
+	MSP             string `json:"msp"`       // the owning organisation's MSP ID
+	SwarmRole       string `json:"swarmRole"` // SwarmManager or SwarmWorker
+	TxID            string `json:"txId"`      // the transaction of the current entry
+	AdminCertSHA256 string `json:"adminCertSha256"`
+	// ReleasedTo is the MSP that ReleaseHost allowed to take the host over.
+	ReleasedTo string `json:"releasedTo,omitempty"`
+	// History is every entry, oldest first, the current one last.
+	History []HostOwnership `json:"history"`
+}
+
+// Actions of a HostOwnership entry.
+const (
+	HostRegister = "register" // first registration
+	HostRole     = "role"     // the owner changed the Swarm role
+	HostRelease  = "release"  // the owner allowed ReleasedTo to take it over
+	HostMove     = "move"     // ReleasedTo took it over
+)
+
+// HostOwnership is one entry of a host's registry history.
+type HostOwnership struct {
+	MSP       string `json:"msp"`
+	SwarmRole string `json:"swarmRole"`
+	TxID      string `json:"txId"`
+	Action    string `json:"action"`
+	// ReleasedTo is set on a release entry.
+	ReleasedTo string `json:"releasedTo,omitempty"`
+}
+
+// RegistryPage is a page of the host registry.
+type RegistryPage struct {
+	Hosts    []HostRegistration `json:"hosts"`
+	Bookmark string             `json:"bookmark"`
+	Count    int                `json:"count"`
+}
