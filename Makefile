@@ -104,6 +104,11 @@ faults: fabric-bin ## run the fault suite alone (real processes, two 60 s outage
 	@set +e; $(GO) test -tags integration -count=1 -timeout 25m -run '^TestFaultSuite$$' -v ./test/integration/; rc=$$?; \
 		echo; cat test/integration/.artifacts/faults.md 2>/dev/null; exit $$rc
 
+.PHONY: attacks
+attacks: fabric-bin ## run the attack suite alone (a dishonest org, forged archives and receipts; docs/security.md) and print its table
+	@set +e; $(GO) test -tags integration -count=1 -timeout 20m -run '^TestAttacks$$' -v ./test/integration/; rc=$$?; \
+		echo; cat test/integration/.artifacts/attacks.md 2>/dev/null; exit $$rc
+
 .PHONY: test-integration
 test-integration: fabric-bin ## run the integration tests (own network on port base 27000, Docker)
 	$(GO) test -tags integration -count=1 -timeout 25m ./test/integration/...
