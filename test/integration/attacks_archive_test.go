@@ -36,6 +36,9 @@ func requireDetected(t *testing.T, what, out string, code int, wants ...string) 
 	if code == 0 || strings.Contains(out, "\nOK: ") || strings.HasPrefix(out, "OK: ") {
 		t.Fatalf("%s: exit %d, the attack was not detected:\n%s", what, code, out)
 	}
+	if code != 1 { // 2 is a usage error: nothing was verified
+		t.Fatalf("%s: exit %d, want 1 (verification failed):\n%s", what, code, out)
+	}
 	for _, w := range wants {
 		if !strings.Contains(out, w) {
 			t.Fatalf("%s: exit %d, the output does not say %q:\n%s", what, code, w, out)

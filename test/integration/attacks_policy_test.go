@@ -157,6 +157,7 @@ func attackConfigRotation(t *testing.T, f *attackFixture, ev *evidence) {
 	if err == nil {
 		t.Fatalf("the orderer accepted a rotation of DeveloperMSP's root signed by the Provider admin alone:\n%s", out)
 	}
+	t.Logf("the orderer refused the update:\n%s", out)
 	refusal := firstLine(out, "Error")
 	if !strings.Contains(out, "DeveloperMSP") || !strings.Contains(out, "not satisfied") {
 		t.Fatalf("the orderer refused the update, but not by DeveloperMSP's policy:\n%s", out)
