@@ -94,7 +94,7 @@ func attackDuplicatedBlock(t *testing.T, f *attackFixture, ev *evidence) {
 		a.Blocks = append(a.Blocks, forged)
 	})
 	out, code := f.verifyArchive(t, path, f.anchor)
-	ev.set("%s", requireDetected(t, "archive with two blocks of one number", out, code, "block "+itoa(num)))
+	ev.set("%s", requireDetected(t, "archive with two blocks of one number", out, code, "two different blocks numbered "+itoa(num)))
 }
 
 // A block re-signed by one orderer org (a transaction added) put between
@@ -118,7 +118,7 @@ func attackSplicedBlock(t *testing.T, f *attackFixture, ev *evidence) {
 		}
 	})
 	out, code := f.verifyArchive(t, path, f.anchor)
-	ev.set("%s", requireDetected(t, "archive with a re-signed block between two real ones", out, code, "block "+itoa(num+1)))
+	ev.set("%s", requireDetected(t, "archive with a re-signed block between two real ones", out, code, "broken block link", "block "+itoa(num+1)))
 }
 
 func archiveHasBlock(t *testing.T, a *audit.Archive, n uint64) bool {

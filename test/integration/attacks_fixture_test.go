@@ -38,6 +38,7 @@ type attackFixture struct {
 // in three transactions, exported as an archive, with a receipt of one.
 type honestEvidence struct {
 	host    string
+	id      network.HostIdentity
 	records []record.Sealed
 	archive string
 	receipt string
@@ -120,6 +121,7 @@ func (f *attackFixture) honestEvidence(t *testing.T) *honestEvidence {
 	}
 	h := &honestEvidence{host: "atk-honest"}
 	id := enrollHost(t, network.Provider, h.host, network.EnrollOptions{})
+	h.id = id
 	contract := e2lContract(connectGateway(t, id))
 	c := &eventChain{host: h.host}
 	base := time.Now().Add(-time.Minute)
@@ -137,6 +139,12 @@ func (f *attackFixture) honestEvidence(t *testing.T) *honestEvidence {
 	f.mustOnline(t, f.cli.conn, "receipt", h.records[3].ID, h.receipt)
 	f.honest = h
 	return h
+}
+
+// stored are the honest host's records as the archive holds them.
+func (h *honestEvidence) stored(t *testing.T) []audit.Stored {
+	t.Helper()
+	return readArchive(t, h.archive).Records
 }
 
 // impostorEvidence starts, once, a second network from scratch (port base

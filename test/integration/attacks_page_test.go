@@ -112,3 +112,32 @@ func tail(out string) string {
 	}
 	return out
 }
+
+// One batch of snapshots of MaxSnapshotItems containers each, every
+// container an index key: a fan-out of state writes on every endorser.
+func attackWriteFlood(t *testing.T, f *attackFixture, ev *evidence) {
+	id := enrollHost(t, network.Provider, "atk-flood", network.EnrollOptions{})
+	ensureRegistered(t, network.Provider, id.Host)
+	c := e2lContract(connectGateway(t, id))
+	chain := &eventChain{host: id.Host}
+	now := time.Now().Add(-time.Minute)
+	var b record.Batch
+	writes := 0
+	for i := 0; writes <= 9_000; i++ { // over MaxBatchWrites (8,049), a response under 4 MiB
+		snap := &record.Snapshot{Part: i + 1, Parts: 100}
+		for j := range record.MaxSnapshotItems {
+			snap.Containers = append(snap.Containers, record.SnapshotContainer{ID: fmt.Sprintf("%032x%032x", i, j), State: "running"})
+		}
+		b.Records = append(b.Records, chain.seal(t, record.Record{Kind: record.KindSnapshot, Time: now.UnixNano(), Snapshot: snap}))
+		writes += 2 + len(snap.Containers)
+	}
+	arg := batchJSON(t, b)
+	if len(arg) > record.MaxBatchBytes {
+		t.Fatalf("the batch is %d bytes, over the batch bound: it would be refused for that", len(arg))
+	}
+	msg := requireRefusal(t, c, []string{"too-many-writes"}, "RecordEvents", arg)
+	requireChain(t, c, id.Host, "ProviderMSP", nil)
+	real := newRecordChain(id.Host).next(t, 1)
+	submitRecords(t, c, real)
+	ev.set("%d snapshots, about %d state writes in one batch: %s; nothing written, the host's next record commits", len(b.Records), writes, firstLine(msg, "e2l-refusal"))
+}
