@@ -69,14 +69,28 @@ func attackImpostorArchive(t *testing.T, f *attackFixture, ev *evidence) {
 		t.Fatal("the impostor network has the real network's genesis")
 	}
 	out, code := f.verifyArchive(t, imp.archive, f.anchor)
-	mismatch := requireDetected(t, "impostor archive with the real anchor", out, code, imp.genesis, f.anchor)
+	mismatch := requireDetected(t, "impostor archive with the real anchor", out, code, "trust anchor mismatch", imp.genesis, f.anchor)
 	out, code = f.verifyArchive(t, imp.archive, "")
 	noAnchor := requireDetected(t, "impostor archive with no anchor", out, code, "no trust anchor")
 	out, code = f.verifyArchive(t, h.archive, f.anchor)
 	if code != 0 || !strings.Contains(out, "OK: ") {
 		t.Fatalf("the honest archive with the right anchor: exit %d\n%s", code, out)
 	}
-	ev.set("%s; with no anchor: %s; the honest archive with the anchor: %s", mismatch, noAnchor, firstLine(out, "OK: "))
+
+	// The auditor's way: e2l trust against the network it chose to trust
+	// writes the anchor into a trust file that later commands read.
+	trust := filepath.Join(t.TempDir(), "trust")
+	f.mustOnline(t, f.cli.conn, "trust", "--trust-file", trust)
+	if b, err := os.ReadFile(trust); err != nil || !strings.Contains(string(b), "sha256:"+f.anchor) {
+		t.Fatalf("e2l trust wrote %q (%v), want the genesis sha256:%s", b, err, f.anchor)
+	}
+	out, errOut, code := f.offline(t, "verify", "--archive", imp.archive, "-q", "--trust-file", trust)
+	requireDetected(t, "impostor archive with the trust file", out+errOut, code, "trust anchor mismatch")
+	out, errOut, code = f.offline(t, "verify", "--archive", h.archive, "-q", "--trust-file", trust)
+	if code != 0 || !strings.Contains(out, "OK: ") {
+		t.Fatalf("the honest archive with the trust file: exit %d\n%s\n%s", code, out, errOut)
+	}
+	ev.set("%s; with no anchor: %s; the honest archive with the anchor (flag or e2l trust's file): %s", mismatch, noAnchor, firstLine(out, "OK: "))
 }
 
 // 6. An orderer org signs a second, different block of a number the

@@ -23,7 +23,7 @@ import (
 // and receipt, and an impostor network's, built when first needed.
 type attackFixture struct {
 	cli    e2lCLI
-	env    []string // XDG_CONFIG_HOME and HOME of the CLI: a directory of the test
+	env    []string // XDG_CONFIG_HOME, HOME and E2L_TRUST_FILE of the CLI: in a directory of the test
 	anchor string   // hex SHA-256 of the real channel's genesis block header
 	dir    string
 	// parent is TestAttacks: what an attack makes for later ones is cleaned
@@ -56,7 +56,8 @@ type impostorEvidence struct {
 func newAttackFixture(t *testing.T) *attackFixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &attackFixture{cli: auditorCLI(t), dir: dir, parent: t, env: []string{"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "HOME=" + dir}}
+	f := &attackFixture{cli: auditorCLI(t), dir: dir, parent: t, env: []string{"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "HOME=" + dir,
+		"E2L_TRUST_FILE=" + filepath.Join(dir, "config", "e2l", "trust")}}
 	f.anchor = genesisAnchor(t, testNet)
 	t.Logf("real network's trust anchor: genesis sha256:%s", f.anchor)
 	return f
