@@ -115,6 +115,29 @@ func TestVectors(t *testing.T) {
 	}
 }
 
+// TestRecordFormatDocExample checks the worked example of
+// docs/record-format.md section 3.4 against its vector.
+func TestRecordFormatDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/record-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(vectorDir, "record-event-local-container-die.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vector
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	rv := v.Records[0]
+	for _, want := range []string{"\n" + rv.Canonical + "\n", rv.Hash, rv.ID} {
+		if !bytes.Contains(doc, []byte(want)) {
+			t.Errorf("the document's example does not show %q", want)
+		}
+	}
+}
+
 func checkRecordVector(t *testing.T, v vector) {
 	if len(v.Records) == 0 || v.Refusal != "" {
 		t.Fatal("a record vector holds records and no refusal")
