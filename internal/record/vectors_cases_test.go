@@ -39,13 +39,37 @@ func generateVectors(t *testing.T) map[string][]byte {
 		add("record-"+c.file+".json", v)
 	}
 	for _, c := range ledgerCases(t) {
-		add("ledger-"+c.file+".json", vector{Name: c.name, About: c.about, Type: "ledger", Stored: c.stored, Refusal: c.refusal, Field: c.field})
+		add("ledger-"+c.file+".json", vector{Name: c.name, About: why(c.refusal, c.field, c.about), Type: "ledger", Stored: c.stored, Refusal: c.refusal, Field: c.field})
 	}
 	for _, c := range batchCases(t) {
-		add("batch-"+c.file+".json", vector{Name: c.name, About: c.about, Type: "batch",
+		add("batch-"+c.file+".json", vector{Name: c.name, About: why(c.refusal, c.field, c.about), Type: "batch",
 			Batch: readable(c.batch), BatchHex: hex.EncodeToString(c.batch), Refusal: c.refusal, Field: c.field})
 	}
 	return files
+}
+
+// why is the about text of a refused vector: the rule it breaks, then the
+// case's own note.
+func why(refusal, field, about string) string {
+	reasons := map[string]string{
+		"":             "Accepted (section 7).",
+		"utf8":         "Refused by section 6: decoders would silently replace what is not UTF-8, or a lone surrogate, by U+FFFD.",
+		"decode":       "Refused by section 6: not one JSON value of the schema's shape.",
+		"noncanonical": "Refused by section 8 step 3: not the canonical encoding of the record it spells; the stored hash is the SHA-256 of these very bytes, so a verifier that only hashes what it reads would accept it.",
+		"schema":       "Refused by section 2 (field " + field + "); the ID and hash are derived correctly, so only the schema refuses it.",
+		"id":           "Refused by section 4.3: the ID is not the one derived from the record.",
+		"hash":         "Refused by section 4.1: the hash is not the SHA-256 of the canonical encoding.",
+		"chain":        "Refused by section 5: each record is valid alone, but they do not form a chain.",
+		"size":         "Refused by a count or byte bound (sections 2.10 and 7).",
+	}
+	r, ok := reasons[refusal]
+	if !ok {
+		panic("no reason for refusal " + refusal)
+	}
+	if about != "" {
+		r += " " + about
+	}
+	return r
 }
 
 type recordCase struct {

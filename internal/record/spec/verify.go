@@ -50,6 +50,9 @@ func (r Record) Canonical() []byte { return Canonical(r.fields) }
 // ID returns the record's derived ID.
 func (r Record) ID() string { return RecordID(r.fields) }
 
+// Host returns the record's host.
+func (r Record) Host() string { return r.fields.str("host") }
+
 // EventID returns the record's event ID, "" for other kinds.
 func (r Record) EventID() string { return EventID(r.fields) }
 
