@@ -18,7 +18,7 @@ const (
 var (
 	kinds      = []string{"event", "gap", "heartbeat", "start", "stop", "snapshot"}
 	eventTypes = []string{"container", "service", "node", "network", "volume", "image", "daemon", "plugin", "secret", "config"}
-	gapReasons = []string{"docker-restart", "replay-window", "spool-full", "stream-error", "collector-down", "dead-letter"}
+	gapReasons = []string{"docker-restart", "replay-window", "spool-full", "stream-error", "collector-down", "dead-letter", "collector-replaced"}
 	payloadOf  = map[string]string{
 		"event": "event", "gap": "gap", "heartbeat": "heartbeat",
 		"start": "lifecycle", "stop": "lifecycle", "snapshot": "snapshot",
