@@ -33,7 +33,13 @@ help: ## list the targets
 
 .PHONY: fabric-bin
 fabric-bin: ## build the pinned Fabric and Fabric CA binaries into .bin/fabric (only when tools/fabric changed)
-	@GO=$(GO) tools/fabric/build.sh $(FABRIC_BIN) $(FABRIC_CMDS)
+	@GO=$(GO) scripts/progress.sh fabric-bin tools/fabric/build.sh $(FABRIC_BIN) $(FABRIC_CMDS)
+
+.PHONY: deps-up deps-test
+deps-up: ## check what make up needs (Go, a running Docker Engine)
+	@scripts/deps.sh up
+deps-test: ## check, and install from Debian's packages when root, what make test needs
+	@scripts/deps.sh test
 
 .PHONY: e2lnet
 e2lnet: ## build the network tool .bin/e2lnet
@@ -51,7 +57,7 @@ COLLECTOR_ENV     = NET_DIR=$(NET_DIR) HOST=$(shell hostname) COLLECTOR_DIR=$(CO
 	COLLECTOR_LISTEN=$(COLLECTOR_LISTEN) COLLECTOR_BIN=$(BIN)/e2l-collector E2L_CLI=$(BIN)/e2l
 
 .PHONY: up
-up: fabric-bin chaincode-bin e2lnet ## start the local network (restarts an existing one), enroll this machine, start its collector, show a container recorded
+up: deps-up fabric-bin chaincode-bin e2lnet ## start the local network (restarts an existing one), enroll this machine, start its collector, show a container recorded
 	$(E2LNET) up --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
 	@# Enrolling again would replace the identity a running collector uses. Not
 	@# enrolled means a new network: a spool of an old one's chain is discarded.
@@ -67,7 +73,7 @@ demo: ## run the paper's scenarios again on the running system (scenario 1 needs
 	@$(COLLECTOR_ENV) scripts/demo.sh
 
 .PHONY: up-fresh
-up-fresh: fabric-bin chaincode-bin e2lnet ## like up, but discard the existing network (and the collector's spool) and create a new one
+up-fresh: deps-up fabric-bin chaincode-bin e2lnet ## like up, but discard the existing network (and the collector's spool) and create a new one
 	@$(COLLECTOR_ENV) scripts/collector.sh stop
 	rm -rf $(COLLECTOR_DIR)/spool
 	$(E2LNET) up --dir $(NET_DIR) --fresh --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
@@ -100,7 +106,7 @@ deploy-cc: chaincode-bin e2lnet ## deploy the chaincode again as the next sequen
 	$(E2LNET) deploy-cc --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode
 
 .PHONY: faults
-faults: fabric-bin ## run the fault suite alone (real processes, two 60 s outages; about 10 minutes) and print its summary table
+faults: deps-test fabric-bin ## run the fault suite alone (real processes, two 60 s outages; about 10 minutes) and print its summary table
 	@set +e; $(GO) test -tags integration -count=1 -timeout 25m -run '^TestFaultSuite$$' -v ./test/integration/; rc=$$?; \
 		echo; cat test/integration/.artifacts/faults.md 2>/dev/null; exit $$rc
 
@@ -110,7 +116,7 @@ attacks: fabric-bin ## run the attack suite alone (a dishonest org, forged archi
 		echo; cat test/integration/.artifacts/attacks.md 2>/dev/null; exit $$rc
 
 .PHONY: test-integration
-test-integration: fabric-bin ## run the integration tests (own network on port base 27000, Docker)
+test-integration: deps-test fabric-bin ## run the integration tests (own network on port base 27000, Docker)
 	$(GO) test -tags integration -count=1 -timeout 25m ./test/integration/...
 
 # --- build, test, lint -------------------------------------------------------
@@ -128,7 +134,7 @@ build: ## build the product binaries into .bin
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: test
-test: lint test-unit deploy-check test-fuzz test-integration ## run every test: lint, unit (-race), deployment checks, fuzz (short), integration (real Docker, real Fabric)
+test: deps-test lint test-unit deploy-check test-fuzz test-integration ## run every test: lint, unit (-race), deployment checks, fuzz (short), integration (real Docker, real Fabric)
 
 .PHONY: test-unit
 test-unit: ## unit tests with the race detector

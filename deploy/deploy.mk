@@ -39,7 +39,7 @@ image-chaincode: ## build the chaincode-as-a-service image e2l-chaincode:<git de
 		-t $(CHAINCODE_IMAGE):$(IMAGE_TAG) -t $(CHAINCODE_IMAGE):latest $(IMAGE_CTX)/chaincode
 
 .PHONY: deploy-check
-deploy-check: ## check the Prometheus configuration and alert rules with promtool (Debian package prometheus)
+deploy-check: deps-test ## check the Prometheus configuration and alert rules with promtool (Debian package prometheus)
 	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
 	$(PROMTOOL) check rules deploy/prometheus/alerts.yml
 	$(PROMTOOL) test rules deploy/prometheus/alerts_test.yml

@@ -6,7 +6,7 @@
 #
 # Settings (environment): NET_DIR (.e2l/network), HOST (hostname),
 # COLLECTOR_DIR (.e2l/collector), COLLECTOR_LISTEN (127.0.0.1:9464),
-# E2L_CLI (.bin/e2l), DEMO_IMAGE (e2l-busybox:test).
+# E2L_CLI (.bin/e2l), DEMO_IMAGE (e2l-testbox:test).
 set -euo pipefail
 
 net_dir=${NET_DIR:-.e2l/network}
@@ -14,19 +14,14 @@ host=${HOST:-$(hostname)}
 dir=${COLLECTOR_DIR:-.e2l/collector}
 listen=${COLLECTOR_LISTEN:-127.0.0.1:9464}
 cli=${E2L_CLI:-.bin/e2l}
-image=${DEMO_IMAGE:-e2l-busybox:test}
+image=${DEMO_IMAGE:-e2l-testbox:test}
 env_file=$net_dir/hosts/$host/collector.env
 
-# No registry is needed: the image is Debian's static busybox, imported.
+# No registry and no OS package is needed: the image holds the project's
+# own static test program (internal/testimage), built and imported FROM scratch.
 if ! docker image inspect "$image" >/dev/null 2>&1; then
-	[[ -x /bin/busybox ]] || { echo "demo: $image is missing and /bin/busybox is not installed (apt-get install busybox-static)" >&2; exit 1; }
-	root=$(mktemp -d)
-	trap 'rm -rf "$root"' EXIT
-	mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
-	cp /bin/busybox "$root/bin/busybox"
-	for a in sh sleep true false echo cat ls kill; do ln -s busybox "$root/bin/$a"; done
-	tar -C "$root" -c . | docker import --change 'CMD ["/bin/sh"]' - "$image" >/dev/null
-	echo "demo: imported $image from /bin/busybox"
+	echo "demo: building the test image $image (internal/testimage)"
+	${GO:-go} run ./internal/testimage/cmd/e2l-testimage >/dev/null
 fi
 
 # The paper's scenario 2 with the Docker CLI: create, start, pause,

@@ -159,6 +159,23 @@ func collect(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 		return fmt.Errorf("fabric gateway: %w", err)
 	}
 	defer func() { _ = conn.Close() }()
+	// Continue the host's chain where the ledger has it (a new or lost
+	// spool), or refuse to fork it (another collector of this host). When
+	// the ledger cannot be read now, the submitter does it before its first
+	// submission, and the watcher spools meanwhile.
+	resumeCfg := collector.ResumeConfig{Host: cfg.Host, LiveWindow: 2*cfg.HeartbeatInterval + 10*time.Second}
+	resumeCtx, cancelResume := context.WithTimeout(ctx, 10*time.Second)
+	resumed, err := collector.Resume(resumeCtx, sp, conn, resumeCfg)
+	cancelResume()
+	resumeLater := false
+	switch {
+	case errors.Is(err, collector.ErrOtherCollector), errors.Is(err, spool.ErrNotAdoptable):
+		return fmt.Errorf("refusing to start: %w", err)
+	case err != nil:
+		logger.Warn("cannot read the ledger's head of this host's chain yet: recording, submitting once it can be read", zap.Error(err))
+		resumeLater = true
+	}
+	logResumed(logger, resumed)
 	sub, err := ledger.NewSubmitter(sp, conn, logger.Named("ledger"), reg, ledger.Config{
 		MaxBatch: cfg.BatchMax, MaxDelay: cfg.BatchDelay, MaxInFlight: cfg.MaxInFlight, DrainTimeout: cfg.DrainTimeout,
 	})
@@ -196,6 +213,16 @@ func collect(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	subDone := make(chan struct{})
 	g.Go(func() error {
 		defer close(subDone)
+		if resumeLater {
+			resumed, err := collector.ResumeOnStart(gctx, sp, conn, resumeCfg, logger.Named("resume"))
+			if gctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("continue the host's chain: %w", err)
+			}
+			logResumed(logger, resumed)
+		}
 		if err := sub.Run(subCtx); err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("submitter: %w", err)
 		}
@@ -221,6 +248,13 @@ func collect(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	})
 	g.Go(func() error { return srv.Run(gctx) })
 	return g.Wait()
+}
+
+func logResumed(logger *zap.Logger, r collector.Resumed) {
+	if r.Moved {
+		logger.Warn("this spool did not write the host's chain: it continues from the ledger's newest record, after a gap record",
+			zap.Uint64("ledger_seq", r.Ledger.Seq), zap.String("ledger_kind", string(r.Ledger.Kind)), zap.Uint64("gap_seq", r.Gap.Record.Seq))
+	}
 }
 
 // dockerSource is the Docker Engine at endpoint, or, for a synthetic://

@@ -166,7 +166,7 @@ func (s *Synthetic) next(due int64) (events.Message, bool) {
 	m := events.Message{
 		Type: events.ContainerEventType, Action: actions[n%int64(len(actions))], Scope: "local",
 		Actor: events.Actor{ID: fmt.Sprintf("%064x", c), Attributes: map[string]string{
-			"name": "synthetic-" + strconv.FormatInt(c, 10), "image": "e2l-busybox:test",
+			"name": "synthetic-" + strconv.FormatInt(c, 10), "image": "e2l-testbox:test",
 		}},
 		Time: now / 1e9, TimeNano: now,
 	}

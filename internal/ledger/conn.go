@@ -249,3 +249,23 @@ func (c *Conn) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Evaluate runs a read-only chaincode function on the first endpoint that
+// answers (the one that last worked first). A chaincode refusal is returned
+// at once: another peer would refuse it too.
+func (c *Conn) Evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	start := c.start()
+	var err error
+	for k := range len(c.gws) {
+		i := (start + k) % len(c.gws)
+		var result []byte
+		result, err = c.gws[i].contract.EvaluateWithContext(ctx, fn, client.WithArguments(args...))
+		if err == nil {
+			return result, nil
+		}
+		if ctx.Err() != nil || classify(err).class != classRetry {
+			return nil, err
+		}
+	}
+	return nil, err
+}

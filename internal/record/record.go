@@ -108,10 +108,15 @@ const (
 	GapStreamError   = "stream-error"   // the event stream broke and replay could not be proven
 	GapCollectorDown = "collector-down" // the collector was not running
 	GapDeadLetter    = "dead-letter"    // records were permanently rejected by the ledger
+	// GapCollectorReplaced: a collector without the spool that wrote the
+	// host's chain (a lost or new spool volume, a host moved from one way of
+	// running its collector to another) continued the chain from the
+	// ledger's newest record; it cannot vouch for the time since that record.
+	GapCollectorReplaced = "collector-replaced"
 )
 
 // GapReasons lists the valid gap reasons.
-var GapReasons = []string{GapDockerRestart, GapReplayWindow, GapSpoolFull, GapStreamError, GapCollectorDown, GapDeadLetter}
+var GapReasons = []string{GapDockerRestart, GapReplayWindow, GapSpoolFull, GapStreamError, GapCollectorDown, GapDeadLetter, GapCollectorReplaced}
 
 // Gap says the collector cannot prove it saw every event between From and To.
 type Gap struct {
