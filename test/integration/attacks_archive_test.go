@@ -80,7 +80,7 @@ func attackImpostorArchive(t *testing.T, f *attackFixture, ev *evidence) {
 	// The auditor's way: e2l trust against the network it chose to trust
 	// writes the anchor into a trust file that later commands read.
 	trust := filepath.Join(t.TempDir(), "trust")
-	f.mustOnline(t, f.cli.conn, "trust", "--trust-file", trust)
+	f.mustOnline(t, testNet, "trust", "--trust-file", trust)
 	if b, err := os.ReadFile(trust); err != nil || !strings.Contains(string(b), "sha256:"+f.anchor) {
 		t.Fatalf("e2l trust wrote %q (%v), want the genesis sha256:%s", b, err, f.anchor)
 	}

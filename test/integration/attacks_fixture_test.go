@@ -23,7 +23,7 @@ import (
 // and receipt, and an impostor network's, built when first needed.
 type attackFixture struct {
 	cli    e2lCLI
-	env    []string // XDG_CONFIG_HOME, HOME and E2L_TRUST_FILE of the CLI: in a directory of the test
+	env    []string // XDG_CONFIG_HOME and HOME of the CLI: a directory of the test
 	anchor string   // hex SHA-256 of the real channel's genesis block header
 	dir    string
 	// parent is TestAttacks: what an attack makes for later ones is cleaned
@@ -56,8 +56,7 @@ type impostorEvidence struct {
 func newAttackFixture(t *testing.T) *attackFixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &attackFixture{cli: auditorCLI(t), dir: dir, parent: t, env: []string{"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "HOME=" + dir,
-		"E2L_TRUST_FILE=" + filepath.Join(dir, "config", "e2l", "trust")}}
+	f := &attackFixture{cli: auditorCLI(t), dir: dir, parent: t, env: []string{"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "HOME=" + dir}}
 	f.anchor = genesisAnchor(t, testNet)
 	t.Logf("real network's trust anchor: genesis sha256:%s", f.anchor)
 	return f
@@ -82,28 +81,32 @@ func genesisAnchor(t *testing.T, n *network.Network) string {
 // online runs the e2l CLI against the real network as the Developer admin.
 func (f *attackFixture) online(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	return f.onlineAt(t, f.cli.conn, args...)
+	return f.onlineAt(t, testNet, args...)
 }
 
-func (f *attackFixture) onlineAt(t *testing.T, conn []string, args ...string) (string, string, int) {
+// onlineAt runs the e2l CLI against network n as its Developer admin, with
+// a trust file of n's own (online commands pin the anchor on first use).
+func (f *attackFixture) onlineAt(t *testing.T, n *network.Network, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), f.cli.bin, append(append([]string{}, conn...), args...)...)
-	cmd.Env = append(os.Environ(), f.env...)
+	cmd := exec.CommandContext(t.Context(), f.cli.bin, append(cliConn(n), args...)...)
+	trust := filepath.Join(f.dir, fmt.Sprintf("trust-%d", n.Config().PortBase))
+	cmd.Env = append(os.Environ(), append(f.env, "E2L_TRUST_FILE="+trust)...)
 	return runCmd(t, cmd)
 }
 
-// offline runs the e2l CLI with no connection flags.
+// offline runs the e2l CLI with no connection flags and no trust file: an
+// anchor only where the arguments give one.
 func (f *attackFixture) offline(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), f.cli.bin, args...)
-	cmd.Env = append(os.Environ(), f.env...)
+	cmd.Env = append(os.Environ(), append(f.env, "E2L_TRUST_FILE="+filepath.Join(f.dir, "no-trust-file"))...)
 	return runCmd(t, cmd)
 }
 
-// mustOnline runs an online command that must exit 0.
-func (f *attackFixture) mustOnline(t *testing.T, conn []string, args ...string) string {
+// mustOnline runs an online command against n that must exit 0.
+func (f *attackFixture) mustOnline(t *testing.T, n *network.Network, args ...string) string {
 	t.Helper()
-	out, errOut, code := f.onlineAt(t, conn, args...)
+	out, errOut, code := f.onlineAt(t, n, args...)
 	if code != 0 {
 		t.Fatalf("e2l %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
 	}
@@ -135,9 +138,9 @@ func (f *attackFixture) honestEvidence(t *testing.T) *honestEvidence {
 		h.records = append(h.records, b...)
 	}
 	h.archive = filepath.Join(f.dir, "honest.e2l.gz")
-	f.mustOnline(t, f.cli.conn, "export", "--host", h.host, h.archive)
+	f.mustOnline(t, testNet, "export", "--host", h.host, h.archive)
 	h.receipt = filepath.Join(f.dir, "honest-receipt.json")
-	f.mustOnline(t, f.cli.conn, "receipt", h.records[3].ID, h.receipt)
+	f.mustOnline(t, testNet, "receipt", h.records[3].ID, h.receipt)
 	f.honest = h
 	return h
 }
@@ -205,11 +208,10 @@ func (f *attackFixture) impostorEvidence(t *testing.T) *impostorEvidence {
 	ctr := strings.Repeat("1b7057", 10) + "0001"
 	b := []record.Sealed{c.heartbeat(t, at), c.event(t, at.Add(time.Second), "container", "die", ctr, record.Attributes{Name: "atk-web", Image: "nginx:1", ExitCode: "137"})}
 	submitRecords(t, contract, record.Batch{Records: b})
-	conn := cliConn(n)
 	imp.archive = filepath.Join(f.dir, "impostor.e2l.gz")
-	f.mustOnline(t, conn, "export", "--host", host, imp.archive)
+	f.mustOnline(t, n, "export", "--host", host, imp.archive)
 	imp.receipt = filepath.Join(f.dir, "impostor-receipt.json")
-	f.mustOnline(t, conn, "receipt", b[1].ID, imp.receipt)
+	f.mustOnline(t, n, "receipt", b[1].ID, imp.receipt)
 	return imp
 }
 

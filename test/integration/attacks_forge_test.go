@@ -195,7 +195,21 @@ func rotateRoot(t *testing.T, cfg *common.Config, mspID string, caPEM []byte) (*
 		if fc.GetName() != mspID {
 			continue
 		}
-		fc.RootCerts = [][]byte{caPEM}
+		// The new root, and the NodeOU identifiers that name the root they
+		// classify under: a well-formed MSP of a CA the attacker holds.
+		fc.RootCerts, fc.IntermediateCerts = [][]byte{caPEM}, nil
+		if ous := fc.GetFabricNodeOus(); ous != nil {
+			for _, ou := range []*msp.FabricOUIdentifier{ous.GetClientOuIdentifier(), ous.GetPeerOuIdentifier(), ous.GetAdminOuIdentifier(), ous.GetOrdererOuIdentifier()} {
+				if ou != nil && len(ou.GetCertificate()) > 0 {
+					ou.Certificate = caPEM
+				}
+			}
+		}
+		for _, ou := range fc.GetOrganizationalUnitIdentifiers() {
+			if len(ou.GetCertificate()) > 0 {
+				ou.Certificate = caPEM
+			}
+		}
 		mc.Config = mustProto(t, &fc)
 		v.Value = mustProto(t, &mc)
 		v.Version++

@@ -92,8 +92,8 @@ func submitRefused(t *testing.T, contract *client.Contract, fn string, args ...s
 	return string(r.Code), msg
 }
 
-// requireRefusal submits and requires a refusal with one of the codes.
-func requireRefusal(t *testing.T, contract *client.Contract, want []string, fn string, args ...string) string {
+// requireRefused submits and requires a refusal with one of the codes.
+func requireRefused(t *testing.T, contract *client.Contract, want []string, fn string, args ...string) string {
 	t.Helper()
 	code, msg := submitRefused(t, contract, fn, args...)
 	if !slices.Contains(want, code) {

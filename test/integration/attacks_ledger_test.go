@@ -43,7 +43,7 @@ func attackCrossOrgHostClaim(t *testing.T, f *attackFixture, ev *evidence) {
 		t.Fatal(err)
 	}
 	forged.Records[0] = s
-	msg := requireRefusal(t, intruder, []string{"host-owned"}, "RecordEvents", batchJSON(t, forged))
+	msg := requireRefused(t, intruder, []string{"host-owned"}, "RecordEvents", batchJSON(t, forged))
 	requireChain(t, honest, host, "ProviderMSP", ids)
 
 	// The honest collector's record of that slot commits.
@@ -65,7 +65,7 @@ func attackSameOrgOtherHost(t *testing.T, f *attackFixture, ev *evidence) {
 	ca, cb := e2lContract(connectGateway(t, a)), e2lContract(connectGateway(t, b))
 	chainB := newRecordChain(b.Host)
 	fake := *chainB
-	msg := requireRefusal(t, ca, []string{"access-denied"}, "RecordEvents", batchJSON(t, fake.next(t, 1)))
+	msg := requireRefused(t, ca, []string{"access-denied"}, "RecordEvents", batchJSON(t, fake.next(t, 1)))
 	requireChain(t, cb, b.Host, "ProviderMSP", nil)
 
 	real := chainB.next(t, 1)
@@ -89,13 +89,13 @@ func attackAdmins(t *testing.T, f *attackFixture, ev *evidence) {
 	before := hostRegistration(t, collector, host)
 
 	var msgs []string
-	msgs = append(msgs, "Provider admin RecordEvents: "+firstLine(requireRefusal(t, provAdmin, []string{"access-denied"}, "RecordEvents",
+	msgs = append(msgs, "Provider admin RecordEvents: "+firstLine(requireRefused(t, provAdmin, []string{"access-denied"}, "RecordEvents",
 		batchJSON(t, newRecordChain(host).next(t, 1))), "e2l-refusal"))
-	msgs = append(msgs, "Developer admin RegisterHost: "+firstLine(requireRefusal(t, devAdmin, []string{"host-owned"}, "RegisterHost",
+	msgs = append(msgs, "Developer admin RegisterHost: "+firstLine(requireRefused(t, devAdmin, []string{"host-owned"}, "RegisterHost",
 		host, wire.SwarmManager), "e2l-refusal"))
-	msgs = append(msgs, "Developer admin ReleaseHost: "+firstLine(requireRefusal(t, devAdmin, []string{"host-owned", "not-admin"}, "ReleaseHost",
+	msgs = append(msgs, "Developer admin ReleaseHost: "+firstLine(requireRefused(t, devAdmin, []string{"host-owned", "not-admin"}, "ReleaseHost",
 		host, "DeveloperMSP"), "e2l-refusal"))
-	msgs = append(msgs, "Provider collector RegisterHost: "+firstLine(requireRefusal(t, collector, []string{"not-admin"}, "RegisterHost",
+	msgs = append(msgs, "Provider collector RegisterHost: "+firstLine(requireRefused(t, collector, []string{"not-admin"}, "RegisterHost",
 		"atk-admin-squat", wire.SwarmManager), "e2l-refusal"))
 
 	after := hostRegistration(t, collector, host)
@@ -122,7 +122,7 @@ func attackWorkerSwarmEvent(t *testing.T, f *attackFixture, ev *evidence) {
 	attrs := record.Attributes{Name: "atk-svc", ReplicasOld: "1", ReplicasNew: "0"}
 	wc := &eventChain{host: worker.Host}
 	fake := wc.event(t, at, "service", "update", svc, attrs)
-	msg := requireRefusal(t, cw, []string{"not-a-manager"}, "RecordEvents", batchJSON(t, record.Batch{Records: []record.Sealed{fake}}))
+	msg := requireRefused(t, cw, []string{"not-a-manager"}, "RecordEvents", batchJSON(t, record.Batch{Records: []record.Sealed{fake}}))
 	var info wire.EventInfo
 	evaluateJSON(t, cw, &info, "GetEvent", fake.Record.EventID())
 	if info.Event != nil || len(info.Witnesses) != 0 {
@@ -152,7 +152,7 @@ func attackFutureDated(t *testing.T, f *attackFixture, ev *evidence) {
 	c := e2lContract(connectGateway(t, id))
 	ch := &eventChain{host: id.Host}
 	fake := ch.event(t, time.Now().Add(time.Hour), "container", "die", strings.Repeat("fade", 16), record.Attributes{Name: "web", ExitCode: "0"})
-	msg := requireRefusal(t, c, []string{"future-dated"}, "RecordEvents", batchJSON(t, record.Batch{Records: []record.Sealed{fake}}))
+	msg := requireRefused(t, c, []string{"future-dated"}, "RecordEvents", batchJSON(t, record.Batch{Records: []record.Sealed{fake}}))
 	requireChain(t, c, id.Host, "ProviderMSP", nil)
 	real := newRecordChain(id.Host).next(t, 1)
 	submitRecords(t, c, real)

@@ -135,7 +135,7 @@ func attackWriteFlood(t *testing.T, f *attackFixture, ev *evidence) {
 	if len(arg) > record.MaxBatchBytes {
 		t.Fatalf("the batch is %d bytes, over the batch bound: it would be refused for that", len(arg))
 	}
-	msg := requireRefusal(t, c, []string{"too-many-writes"}, "RecordEvents", arg)
+	msg := requireRefused(t, c, []string{"too-many-writes"}, "RecordEvents", arg)
 	requireChain(t, c, id.Host, "ProviderMSP", nil)
 	real := newRecordChain(id.Host).next(t, 1)
 	submitRecords(t, c, real)

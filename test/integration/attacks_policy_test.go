@@ -87,7 +87,7 @@ func attackFlippedMVCCLoser(t *testing.T, f *attackFixture, ev *evidence) {
 	t.Logf("winner %s (block %d), loser %s (block %d) %s", sts[win].TransactionID, sts[win].BlockNumber, loserTx, sts[lose].BlockNumber, sts[lose].Code)
 
 	archive := filepath.Join(t.TempDir(), "mvcc.e2l.gz")
-	f.mustOnline(t, f.cli.conn, "export", "--host", id.Host, archive)
+	f.mustOnline(t, testNet, "export", "--host", id.Host, archive)
 	out, code := f.verifyArchive(t, archive, f.anchor)
 	if code != 0 {
 		t.Fatalf("the honest archive does not verify: exit %d\n%s", code, out)
@@ -184,6 +184,6 @@ func attackConfigRotation(t *testing.T, f *attackFixture, ev *evidence) {
 		a.ConfigBlocks = append(a.ConfigBlocks, forgedConfigBlock(t, num, prev, next, lastUpdate, ordererSigner(t, testNet, network.Provider)))
 	})
 	vout, code := f.verifyArchive(t, path, f.anchor)
-	forged := requireDetected(t, "archive with a configuration block signed by one org", vout, code, fmt.Sprintf("configuration block %d", num))
+	forged := requireDetected(t, "archive with a configuration block signed by one org", vout, code, fmt.Sprintf("block %d", num), "not satisfied")
 	ev.set("real orderer: %s; forged configuration block %d: %s", refusal, num, forged)
 }

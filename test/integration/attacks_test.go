@@ -125,12 +125,12 @@ func writeAttackTable(t *testing.T, rows []attackRow, total time.Duration) {
 }
 
 // cell makes text fit a Markdown table cell: one line, no bare pipe, at
-// most 400 characters.
+// most 600 characters.
 func cell(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	s = strings.ReplaceAll(s, "|", `\|`)
-	if len(s) > 400 {
-		s = s[:400] + " …"
+	if len(s) > 600 {
+		s = s[:600] + " …"
 	}
 	return s
 }
