@@ -27,6 +27,7 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
+	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
@@ -147,7 +148,7 @@ func TestSwarmStack(t *testing.T) {
 		t.FailNow()
 	}
 
-	t.Run("a service and a container created after the deploy are on the ledger under the node's identity", func(t *testing.T) {
+	t.Run("a service's and a container's whole lifecycles after the deploy are on the ledger under the node's identity", func(t *testing.T) {
 		svcName := fmt.Sprintf("e2lit-probe-svc-%d", time.Now().UnixNano())
 		svcID, err := docker(ctx, "", "service", "create", "--detach", "--no-resolve-image", "--quiet",
 			"--name", svcName, "--replicas", "0", testImage, "sleep", "600")
@@ -161,25 +162,58 @@ func TestSwarmStack(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _, _ = docker(context.WithoutCancel(ctx), "", "rm", "-f", ctrID) })
+		// Every kind of event the collector records of them, not only creates:
+		// a service update and remove; the container stopped (sleep ignores
+		// SIGTERM: kill, kill, die, stop) and removed.
+		for _, args := range [][]string{
+			{"service", "update", "--detach", "--label-add", "e2l.it=1", svcID},
+			{"service", "rm", svcID},
+			{"stop", "-t", "1", ctrID},
+			{"rm", ctrID},
+		} {
+			if _, err := docker(ctx, "", args...); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		contract := e2lContract(connectGateway(t, id))
-		for _, actor := range []struct{ kind, id string }{{"service", svcID}, {"container", ctrID}} {
-			var rec wire.Stored
-			eventually(t, 90*time.Second, time.Second, func() error {
-				var err error
-				rec, err = swarmFindEvent(t, contract, actor.id, actor.kind, "create")
-				return err
-			})
-			sealed, err := rec.Sealed()
-			if err != nil {
-				t.Fatalf("the %s's create record does not re-verify: %v", actor.kind, err)
+		want := map[string][]string{
+			"service":   {"create", "update", "remove"},
+			"container": {"create", "start", "kill", "die", "stop", "destroy"},
+		}
+		var problems []string
+		eventually(t, 90*time.Second, time.Second, func() error {
+			have := map[string][]string{}
+			problems = nil
+			for _, actor := range []string{svcID, ctrID} {
+				recs, err := swarmTimeline(t, contract, actor)
+				if err != nil {
+					return err
+				}
+				for _, rec := range recs {
+					sealed, err := rec.Sealed()
+					if err != nil {
+						problems = append(problems, fmt.Sprintf("record %s does not re-verify: %v", rec.ID, err))
+						continue
+					}
+					e := sealed.Record.Event
+					if e == nil {
+						continue
+					}
+					have[e.Type] = append(have[e.Type], e.Action)
+					if sealed.Record.Host != nodeName || rec.MSP != id.MSPID || rec.CertSHA256 != certSum {
+						problems = append(problems, fmt.Sprintf("%s %s recorded by host %q signed by %s %.12s, want the node's own %q %s %.12s",
+							e.Type, e.Action, sealed.Record.Host, rec.MSP, rec.CertSHA256, nodeName, id.MSPID, certSum))
+					}
+				}
 			}
-			if sealed.Record.Host != nodeName {
-				t.Errorf("%s create recorded by host %q, want %q", actor.kind, sealed.Record.Host, nodeName)
+			if missing := groundtruth.MissingActions(have, want); len(missing) > 0 {
+				return fmt.Errorf("not on the ledger yet: %v (have %v)", missing, have)
 			}
-			if rec.MSP != id.MSPID || rec.CertSHA256 != certSum {
-				t.Errorf("%s create signed by %s %s, want the node's own identity %s %s", actor.kind, rec.MSP, rec.CertSHA256, id.MSPID, certSum)
-			}
+			return nil
+		})
+		for _, p := range problems {
+			t.Error(p)
 		}
 	})
 
@@ -229,26 +263,47 @@ func TestSwarmStack(t *testing.T) {
 			}
 			return nil
 		})
-		var rules struct {
-			Data struct {
-				Groups []struct {
-					Rules []struct {
-						Name   string `json:"name"`
-						Health string `json:"health"`
-					} `json:"rules"`
-				} `json:"groups"`
-			} `json:"data"`
-		}
-		if err := swarmGetJSON(promURL+"/api/v1/rules", &rules); err != nil {
+		// Every alert rule of alerts.yml is loaded and evaluates without
+		// error against the collector's real series (health "ok"; "unknown"
+		// until its first evaluation, every 15 s).
+		alerts, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", "alerts.yml"))
+		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
-		for _, g := range rules.Data.Groups {
-			n += len(g.Rules)
+		var want []string
+		for _, m := range regexp.MustCompile(`(?m)^\s*-\s*alert:\s*(\S+)`).FindAllStringSubmatch(string(alerts), -1) {
+			want = append(want, m[1])
 		}
-		if n == 0 {
-			t.Errorf("Prometheus loaded no alert rules from the shipped configuration")
+		if len(want) == 0 {
+			t.Fatal("alerts.yml names no alert")
 		}
+		eventually(t, 2*time.Minute, 2*time.Second, func() error {
+			var rules struct {
+				Data struct {
+					Groups []struct {
+						Name  string `json:"name"`
+						Rules []struct {
+							Name      string `json:"name"`
+							Health    string `json:"health"`
+							LastError string `json:"lastError"`
+						} `json:"rules"`
+					} `json:"groups"`
+				} `json:"data"`
+			}
+			if err := swarmGetJSON(promURL+"/api/v1/rules", &rules); err != nil {
+				return err
+			}
+			var loaded []groundtruth.Rule
+			for _, g := range rules.Data.Groups {
+				for _, r := range g.Rules {
+					loaded = append(loaded, groundtruth.Rule{Group: g.Name, Name: r.Name, Health: r.Health, LastError: r.LastError})
+				}
+			}
+			if p := groundtruth.RuleProblems(loaded, want); len(p) > 0 {
+				return fmt.Errorf("alert rules: %s", strings.Join(p, "; "))
+			}
+			return nil
+		})
 	})
 
 	t.Run("the scrape passes promtool check metrics and serves every metric the alerts read", func(t *testing.T) {
@@ -560,36 +615,28 @@ func swarmDumpLogs(t *testing.T) {
 	t.Logf("docker service ps:\n%s\ndocker service logs:\n%s", ps, logs)
 }
 
-// swarmFindEvent pages through QueryTimeline of actor for a record of the
-// event type/action.
-func swarmFindEvent(t *testing.T, contract *client.Contract, actor, typ, action string) (wire.Stored, error) {
+// swarmTimeline pages through QueryTimeline of actor.
+func swarmTimeline(t *testing.T, contract *client.Contract, actor string) ([]wire.Stored, error) {
 	var page struct {
 		Records  []wire.Stored `json:"records"`
 		Bookmark string        `json:"bookmark"`
 	}
+	var out []wire.Stored
 	for bookmark, n := "", 0; n < 20; n++ {
-		out, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "0", bookmark))
+		res, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "0", bookmark))
 		if err != nil {
-			return wire.Stored{}, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
+			return nil, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
 		}
 		page.Records, page.Bookmark = nil, ""
-		if err := json.Unmarshal(out, &page); err != nil {
-			return wire.Stored{}, fmt.Errorf("QueryTimeline result %s: %w", out, err)
+		if err := json.Unmarshal(res, &page); err != nil {
+			return nil, fmt.Errorf("QueryTimeline result %s: %w", res, err)
 		}
-		for _, st := range page.Records {
-			s, err := st.Sealed()
-			if err != nil {
-				return wire.Stored{}, fmt.Errorf("record %s does not re-verify: %w", st.ID, err)
-			}
-			if e := s.Record.Event; e != nil && e.Type == typ && e.Action == action {
-				return st, nil
-			}
-		}
+		out = append(out, page.Records...)
 		if bookmark = page.Bookmark; bookmark == "" {
 			break
 		}
 	}
-	return wire.Stored{}, fmt.Errorf("no %s %s record of %s on the ledger yet", typ, action, actor)
+	return out, nil
 }
 
 // swarmStartPrometheus runs Prometheus with config on a free loopback port

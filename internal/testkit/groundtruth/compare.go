@@ -19,6 +19,12 @@ type GapRule struct {
 	// Windows, when set, are the times the fault was active: each gap of
 	// this reason must lie inside one of them.
 	Windows []Window
+	// Exact: the gap covers exactly what is missing: no ground-truth event
+	// strictly between its from (the last event the collector saw) and its
+	// to (the first it saw again) is on the ledger. True of collector-down,
+	// docker-restart and replay-window gaps, not of spool-full ones (events
+	// that fit the spool are interleaved with those dropped).
+	Exact bool
 }
 
 // Excuses are the gap rules of a scenario. None: no gap record is
@@ -164,6 +170,17 @@ func Compare(truth, ledger []Key, gaps []record.Gap, window Window, ex Excuses) 
 		if lost != uint64(coveredBy[r.Reason]) {
 			c.BadGaps++
 			c.problem("%s gaps report %d lost, but %d missing events lie in their windows", r.Reason, lost, coveredBy[r.Reason])
+		}
+	}
+	for _, g := range gaps {
+		if r, ok := ex.rule(g.Reason); ok && r.Exact {
+			for k := range wanted {
+				if g.From < k.TimeNano && k.TimeNano < g.To && onLedger[k] > 0 {
+					c.BadGaps++
+					c.problem("gap %s %s overstates: %s inside it is on the ledger", g.Reason, Window{g.From, g.To}, k)
+					break
+				}
+			}
 		}
 	}
 	phantoms := map[Key]bool{}

@@ -21,7 +21,7 @@ func TestCompare(t *testing.T) {
 	truth := keys(10, 20, 30, 40, 50)
 	window := Window{From: 0, To: 100}
 	spoolFull := Excuses{{Reason: record.GapSpoolFull, CountKnown: true}}
-	collectorDown := Excuses{{Reason: record.GapCollectorDown, Windows: []Window{{From: 15, To: 45}}}}
+	collectorDown := Excuses{{Reason: record.GapCollectorDown, Windows: []Window{{From: 15, To: 45}}, Exact: true}}
 	tests := []struct {
 		name        string
 		ledger      []Key
@@ -74,12 +74,21 @@ func TestCompare(t *testing.T) {
 		},
 		{
 			name:   "a collector-down gap outside the outage fails",
-			ledger: keys(10, 40, 50), gaps: []record.Gap{{From: 5, To: 35, Reason: record.GapCollectorDown}}, ex: collectorDown,
+			ledger: keys(10, 40, 50), gaps: []record.Gap{{From: 10, To: 35, Reason: record.GapCollectorDown}}, ex: collectorDown,
 			covered: 2, badGaps: 1, problemPart: "outside the fault's windows",
 		},
 		{
+			name:   "a collector-down gap that also spans a recorded event overstates what is missing",
+			ledger: keys(10, 30, 50), gaps: []record.Gap{{From: 16, To: 45, Reason: record.GapCollectorDown}}, ex: collectorDown,
+			covered: 2, badGaps: 1, problemPart: "overstates",
+		},
+		{
+			name: "the recorded events at a gap's bounds do not make it overstate", ok: true,
+			ledger: keys(10, 20, 40, 50), gaps: []record.Gap{{From: 20, To: 40, Reason: record.GapCollectorDown}}, ex: collectorDown, covered: 1,
+		},
+		{
 			name:   "a missing event outside every gap's window is lost",
-			ledger: keys(10, 20, 40), gaps: []record.Gap{{From: 16, To: 35, Reason: record.GapCollectorDown}}, ex: collectorDown,
+			ledger: keys(10, 20, 40), gaps: []record.Gap{{From: 20, To: 40, Reason: record.GapCollectorDown}}, ex: collectorDown,
 			covered: 1, lost: 1,
 		},
 	}
