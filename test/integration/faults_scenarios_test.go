@@ -208,7 +208,10 @@ func faultRaftLeaderKilled(t *testing.T) []faultRow {
 	outage := time.Since(killed)
 	resumed := time.Now()
 	// The fault took effect: another orderer leads now.
-	if now, err := testNet.RaftLeader(ctx); err != nil {
+	lctx, lcancel := context.WithTimeout(ctx, time.Minute)
+	now, err := testNet.RaftLeader(lctx)
+	lcancel()
+	if err != nil {
 		t.Errorf("no Raft leader after the fault although a transaction committed: %v", err)
 	} else if err := groundtruth.LeaderChanged(leader, now); err != nil {
 		t.Error(err)
