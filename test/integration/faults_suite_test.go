@@ -49,13 +49,8 @@ func TestFaultSuite(t *testing.T) {
 	run := func(name string, f func(t *testing.T) []faultRow) {
 		start := time.Now()
 		var got []faultRow
-		ran, skipped := false, false
-		ok := t.Run(name, func(t *testing.T) {
-			ran = true
-			// t.Skip ends the function early: read the verdict on the way out.
-			defer func() { skipped = t.Skipped() }()
-			got = f(t)
-		})
+		// A skipped scenario is SKIPPED, not PASS (t.Run reports true for it).
+		ran, outcome := groundtruth.RunScenario(t, name, func(t *testing.T) { got = f(t) })
 		if !ran { // not selected by -run
 			return
 		}
@@ -63,8 +58,7 @@ func TestFaultSuite(t *testing.T) {
 			got = []faultRow{{Scenario: name}}
 		}
 		for i := range got {
-			// t.Run reports true for a skipped subtest: that is no pass.
-			got[i].Result = groundtruth.Outcome(!ok, skipped)
+			got[i].Result = outcome
 			got[i].Duration = time.Since(start)
 		}
 		rows = append(rows, got...)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -124,4 +125,18 @@ func MissingActions(have, want map[string][]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// RunScenario runs f as the subtest name of t and returns whether it ran
+// (-run may deselect it) and its Outcome. testing.T.Run reports true for a
+// skipped subtest and t.Skip ends f early, so the verdict is read on the
+// way out of the subtest.
+func RunScenario(t *testing.T, name string, f func(t *testing.T)) (ran bool, outcome string) {
+	skipped := false
+	ok := t.Run(name, func(t *testing.T) {
+		ran = true
+		defer func() { skipped = t.Skipped() }()
+		f(t)
+	})
+	return ran, Outcome(!ok, skipped)
 }

@@ -27,6 +27,21 @@ func TestOutcome(t *testing.T) {
 	}
 }
 
+func TestRunScenarioReportsASkippedScenarioAsSkipped(t *testing.T) {
+	ran, got := RunScenario(t, "a scenario that skips", func(t *testing.T) { t.Skip("needs root") })
+	if !ran || got != "SKIPPED" {
+		t.Errorf("ran %t, outcome %s: want SKIPPED", ran, got)
+	}
+	// The broken reading, t.Run's result alone, would call it a pass.
+	if !t.Run("a scenario that skips, run plainly", func(t *testing.T) { t.Skip("needs root") }) {
+		t.Error("t.Run reported false for a skipped subtest: the old reading would not have shown PASS")
+	}
+	ran, got = RunScenario(t, "a scenario that passes", func(t *testing.T) {})
+	if !ran || got != "PASS" {
+		t.Errorf("ran %t, outcome %s: want PASS", ran, got)
+	}
+}
+
 func TestLeaderChanged(t *testing.T) {
 	if err := LeaderChanged(0, 2); err != nil {
 		t.Errorf("a new leader: %v", err)
