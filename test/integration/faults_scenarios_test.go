@@ -61,6 +61,7 @@ func faultOrderersDown(t *testing.T) []faultRow {
 	ch.waitRuns(t, 2, 3*time.Minute)
 
 	ctx := t.Context()
+	failedBefore := groundtruth.FailedTransactions(mustScrape(t, a.col))
 	outageStart := time.Now()
 	for i := range testNet.Orderers() {
 		o := testNet.Orderers()[i]
@@ -91,9 +92,7 @@ func faultOrderersDown(t *testing.T) []faultRow {
 		mustDocker(t, "", "unpause", fat)
 	}
 	holdFor(t, 60*time.Second-time.Since(outageStart), a.col, b.col)
-	if p := a.col.metric("e2l_collector_spool_pending_records"); p == 0 {
-		t.Errorf("no backlog after 60 s without orderers: the ledger was not unreachable?")
-	}
+	requireOutageTookEffect(t, a.col, "orderers", outageStart, failedBefore)
 	for i := range testNet.Orderers() {
 		if err := testNet.StartOrderer(ctx, i); err != nil {
 			t.Fatal(err)
@@ -235,6 +234,7 @@ func faultPeersDown(t *testing.T) []faultRow {
 
 	ctx := t.Context()
 	down := []network.Org{network.Developer, network.User} // the collector's own (Provider) peer stays up
+	failedBefore := groundtruth.FailedTransactions(mustScrape(t, f.col))
 	outageStart := time.Now()
 	for _, o := range down {
 		restoreLater(t, "peer", nodeRunning(testNet.Peer(o).LogPath), func(ctx context.Context) error { return testNet.StartPeer(ctx, o) })
@@ -243,9 +243,7 @@ func faultPeersDown(t *testing.T) []faultRow {
 		}
 	}
 	holdFor(t, 60*time.Second, f.col)
-	if p := f.col.metric("e2l_collector_spool_pending_records"); p == 0 {
-		t.Errorf("no backlog after 60 s without an endorsing majority")
-	}
+	requireOutageTookEffect(t, f.col, "peers", outageStart, failedBefore)
 	// Too few endorsing peers is an availability problem: the failed
 	// transactions are counted as unavailable, none as denied.
 	if m, err := f.col.Metrics(); err != nil {
@@ -303,19 +301,7 @@ func faultChaincodeRestarted(t *testing.T) []faultRow {
 	}
 	// Let the churn run into the outage.
 	ch.waitRuns(t, int(ch.runs.Load())+2, 3*time.Minute)
-	// The fault took effect: transactions failed, or a backlog formed and
-	// nothing committed, while the chaincode servers were down.
-	end := mustScrape(t, f.col)
-	evidence := groundtruth.Outage{
-		Start: outageStart, End: time.Now(), FailedBefore: failedBefore, FailedAfter: groundtruth.FailedTransactions(end),
-		PendingAtEnd:    end["e2l_collector_spool_pending_records"],
-		LastCommitAtEnd: time.Unix(0, int64(end["e2l_collector_ledger_last_commit_timestamp_seconds"]*1e9)),
-	}
-	if err := evidence.TookEffect(); err != nil {
-		t.Error(err)
-	} else {
-		t.Logf("chaincode outage: %v transactions failed, %v records pending at its end", evidence.FailedAfter-evidence.FailedBefore, evidence.PendingAtEnd)
-	}
+	requireOutageTookEffect(t, f.col, "chaincode servers", outageStart, failedBefore)
 	for _, o := range network.Orgs() {
 		if err := testNet.StartChaincode(ctx, o); err != nil {
 			t.Fatal(err)
@@ -374,4 +360,23 @@ func faultDockerdRestarted(t *testing.T) []faultRow {
 		t.Errorf("want a docker-restart gap followed by a snapshot on the ledger (gap at %d, snapshot after: %t); gaps: %s", gapAt, snapshotAfter, row.Gaps)
 	}
 	return []faultRow{row}
+}
+
+// requireOutageTookEffect fails the test unless the collector felt the
+// outage of what (begun at start, still on): transactions failed since
+// start (failedBefore: groundtruth.FailedTransactions then), or a backlog
+// formed while nothing committed.
+func requireOutageTookEffect(t *testing.T, col *collectorProc, what string, start time.Time, failedBefore float64) {
+	t.Helper()
+	end := mustScrape(t, col)
+	o := groundtruth.Outage{
+		Start: start, End: time.Now(), FailedBefore: failedBefore, FailedAfter: groundtruth.FailedTransactions(end),
+		PendingAtEnd:    end["e2l_collector_spool_pending_records"],
+		LastCommitAtEnd: time.Unix(0, int64(end["e2l_collector_ledger_last_commit_timestamp_seconds"]*1e9)),
+	}
+	if err := o.TookEffect(); err != nil {
+		t.Errorf("%s down: %v", what, err)
+		return
+	}
+	t.Logf("%s down: %v transactions failed, %v records pending at the outage's end", what, o.FailedAfter-o.FailedBefore, o.PendingAtEnd)
 }
