@@ -280,10 +280,7 @@ func runLoad(ctx context.Context, w *ledgerWatch, spec loadSpec) (loadResult, er
 // source makes container n/4 (its ID the hex of n/4) go through create,
 // start, die, destroy.
 func syntheticIndex(actor, action string) (int64, bool) {
-	c, err := strconv.ParseInt(strings.TrimLeft(actor, "0"), 16, 64)
-	if actor == strings.Repeat("0", 64) {
-		c, err = 0, nil
-	}
+	c, err := strconv.ParseInt(actor, 16, 64) // leading zeros are fine
 	if err != nil || len(actor) != 64 {
 		return 0, false
 	}
