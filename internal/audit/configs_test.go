@@ -55,7 +55,7 @@ func TestVerifyChecksTheConfigurationHistory(t *testing.T) {
 			w.forgeOrdererRotation()
 			a.Records = append(a.Records, w.commit(record.Batch{Records: []record.Sealed{c.heartbeat()}}, txOpts{})...)
 			a.Blocks, a.ConfigBlocks = w.blocks, w.configs
-		}, "configuration: configuration block 2, checked against configuration block 0: block 2: orderer signature 0: certificate"},
+		}, "configuration: configuration block 2, checked against configuration block 0: block 2: orderer signatures do not satisfy the channel's block validation policy: /Channel/Orderer/BlockValidation: ANY of 1 sub-policies Writers: need 1, satisfied 0 (none); not counted: orderer signature 0 by OrdererMSP (CN=orderer0-2): certificate"},
 		{"a missing genesis block", func(w *world, a *Archive) { a.ConfigBlocks = a.ConfigBlocks[1:] },
 			"configuration: the genesis block (configuration block 0) is missing"},
 		{"no configuration block", func(w *world, a *Archive) { a.ConfigBlocks = nil },
