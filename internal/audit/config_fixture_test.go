@@ -126,10 +126,22 @@ func (w *world) setMSP(ch *common.ConfigGroup, mspID string) {
 // whose update (read set: the configuration before; write set: the whole
 // edited one) the signers sign.
 func (w *world) update(signers []keyPair, edit func(ch *common.ConfigGroup)) {
+	w.updateWith(signers, edit, nil)
+}
+
+// updateWith is update with the configuration update (and the next
+// configuration) altered by tweak before signing; tweak returning false
+// leaves the block without its update.
+func (w *world) updateWith(signers []keyPair, edit func(ch *common.ConfigGroup), tweak func(cu *common.ConfigUpdate, next *common.Config) bool) {
 	next := proto.Clone(w.cfg).(*common.Config)
 	edit(next.ChannelGroup)
 	next.Sequence++
-	w.lastUpdate = w.signUpdate(&common.ConfigUpdate{ChannelId: "e2l", ReadSet: w.cfg.ChannelGroup, WriteSet: next.ChannelGroup}, signers)
+	cu := &common.ConfigUpdate{ChannelId: "e2l", ReadSet: proto.Clone(w.cfg.ChannelGroup).(*common.ConfigGroup),
+		WriteSet: proto.Clone(next.ChannelGroup).(*common.ConfigGroup)}
+	w.lastUpdate = nil
+	if tweak == nil || tweak(cu, next) {
+		w.lastUpdate = w.signUpdate(cu, signers)
+	}
 	w.cfg = next
 	w.lastCfg = w.height // the configuration block names itself
 	w.config = w.configBlock()
@@ -144,6 +156,9 @@ func (w *world) signUpdate(cu *common.ConfigUpdate, signers []keyPair) *common.E
 		sh := mustMarshal(w.t, &common.SignatureHeader{Creator: k.serialized(w.t), Nonce: []byte("u")})
 		cue.Signatures = append(cue.Signatures, &common.ConfigSignature{SignatureHeader: sh,
 			Signature: k.sign(w.t, append(append([]byte{}, sh...), upd...))})
+	}
+	if w.afterSign != nil {
+		w.afterSign(cue)
 	}
 	payload := mustMarshal(w.t, &common.Payload{Header: &common.Header{
 		ChannelHeader: mustMarshal(w.t, &common.ChannelHeader{Type: int32(common.HeaderType_CONFIG_UPDATE), ChannelId: "e2l"})},

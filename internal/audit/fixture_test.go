@@ -139,6 +139,8 @@ type world struct {
 	prevHash   []byte
 	height     uint64
 	txN        int
+	// afterSign, when set, alters each configuration update once signed.
+	afterSign func(cue *common.ConfigUpdateEnvelope)
 }
 
 func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
@@ -179,16 +181,23 @@ func (w *world) org(mspID string) *org {
 // one, in a configuration update signed by the organisation's own admin
 // (its MSP's mod_policy), ordered by the orderer of the configuration
 // before. The old root is gone from the new configuration.
-func (w *world) rotate(mspID string) { w.reconfigure(mspID, false) }
+func (w *world) rotate(mspID string) { w.reconfigure(mspID, false, nil) }
+
+// rotateSignedBy is rotate with the update signed by the given identities.
+func (w *world) rotateSignedBy(mspID string, signers ...keyPair) {
+	w.reconfigure(mspID, false, signers)
+}
 
 // forgeOrdererRotation is an orderer CA rotation whose configuration block
 // the new, not yet trusted, orderer signs itself: what someone who does not
 // hold an orderer key of the channel could produce.
-func (w *world) forgeOrdererRotation() { w.reconfigure(w.orderer.ca.msp, true) }
+func (w *world) forgeOrdererRotation() { w.reconfigure(w.orderer.ca.msp, true, nil) }
 
-func (w *world) reconfigure(mspID string, selfSigned bool) {
+func (w *world) reconfigure(mspID string, selfSigned bool, signers []keyPair) {
 	o := w.org(mspID)
-	oldAdmin := o.admin
+	if signers == nil {
+		signers = []keyPair{o.admin}
+	}
 	var next keyPair
 	if mspID == w.orderer.ca.msp {
 		ca := issue(w.t, certSpec{msp: mspID, cn: "ca2.orderer"})
@@ -208,7 +217,7 @@ func (w *world) reconfigure(mspID string, selfSigned bool) {
 	if selfSigned {
 		w.orderer.peer, next = next, keyPair{}
 	}
-	w.update([]keyPair{oldAdmin}, func(ch *common.ConfigGroup) { w.setMSP(ch, mspID) })
+	w.update(signers, func(ch *common.ConfigGroup) { w.setMSP(ch, mspID) })
 	if next.cert != nil {
 		w.orderer.peer = next // signs the blocks after the configuration block
 	}

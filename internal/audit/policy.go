@@ -135,6 +135,8 @@ func (t *Trust) evaluate(path string, signers []Signer, rejected []string, at ti
 		who := fmt.Sprintf("%s by %s (CN=%s)", name(s.Index), s.ID.MSP, s.ID.Cert.Subject.CommonName)
 		if len(e.why[s.Index]) > 0 {
 			pe.Rejected = append(pe.Rejected, who+": "+strings.Join(e.why[s.Index], "; "))
+		} else {
+			pe.Rejected = append(pe.Rejected, who+": satisfies no principal this policy still needed")
 		}
 	}
 	return pe
