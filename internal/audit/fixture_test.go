@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ type certSpec struct {
 	msp, cn  string
 	parent   *keyPair          // nil: a self-signed root CA
 	attrs    map[string]string // Fabric CA attributes
-	ou       string            // subject OU (NodeOU: client, peer, admin, orderer)
+	ou       string            // subject OUs, comma-separated (NodeOU: client, peer, admin, orderer)
 	ca       bool              // an intermediate CA (with parent)
 	notAfter time.Time         // default t0 + 24h
 }
@@ -92,7 +93,7 @@ func issue(t testing.TB, s certSpec) keyPair {
 		tmpl.NotAfter = s.notAfter
 	}
 	if s.ou != "" {
-		tmpl.Subject.OrganizationalUnit = []string{s.ou}
+		tmpl.Subject.OrganizationalUnit = strings.Split(s.ou, ",")
 	}
 	if s.attrs != nil {
 		v, _ := json.Marshal(map[string]any{"attrs": s.attrs})

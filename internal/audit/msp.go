@@ -178,8 +178,14 @@ func (m *MSP) chain(cert *x509.Certificate, at time.Time) ([]*x509.Certificate, 
 	}
 	chains, err := cert.Verify(x509.VerifyOptions{Roots: m.roots, Intermediates: m.inter, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &invalid) && invalid.Reason == x509.Expired {
+		c := invalid.Cert
+		return nil, fmt.Errorf("certificate %q is not valid at %s (valid from %s to %s): %w", c.Subject.String(), at.UTC().Format(time.RFC3339),
+			c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("certificate %q does not chain to a %s root CA at %s: %w", cert.Subject.String(), m.ID, at.UTC().Format(time.RFC3339), err)
+		return nil, fmt.Errorf("certificate %q does not chain to a %s root CA: %w", cert.Subject.String(), m.ID, err)
 	}
 	if len(chains) > 1 {
 		return nil, fmt.Errorf("certificate %q has %d certification chains in %s, Fabric needs exactly one", cert.Subject.String(), len(chains), m.ID)
@@ -351,16 +357,22 @@ func article(word string) string {
 // first), or why it is no valid identity of the MSP.
 func (m *MSP) Roles(cert *x509.Certificate, at time.Time) ([]msp.MSPRole_MSPRoleType, error) {
 	var out []msp.MSPRole_MSPRoleType
+	var memberErr error
 	for _, r := range []msp.MSPRole_MSPRoleType{msp.MSPRole_MEMBER, msp.MSPRole_ADMIN, msp.MSPRole_CLIENT, msp.MSPRole_PEER, msp.MSPRole_ORDERER} {
 		err := m.HasRole(cert, r, at)
-		if err == nil {
+		switch {
+		case err == nil:
 			out = append(out, r)
-		} else if r == msp.MSPRole_MEMBER && !m.isListedAdmin(cert) {
+		case r == msp.MSPRole_MEMBER && !m.isListedAdmin(cert):
 			return nil, err
+		case r == msp.MSPRole_MEMBER:
+			memberErr = err
+		case r == msp.MSPRole_ADMIN && memberErr != nil:
+			return nil, err // a listed admin that is no valid admin either
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("certificate %q holds no role in %s", cert.Subject.String(), m.ID)
+		return nil, memberErr
 	}
 	return out, nil
 }
