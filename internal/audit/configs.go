@@ -116,7 +116,9 @@ func SingleConfig(raw []byte) (*Configs, error) {
 	return &Configs{Numbers: []uint64{b.Number}, trust: map[uint64]*Trust{b.Number: t}, legacy: t}, nil
 }
 
-// For returns the configuration a block was ordered under.
+// For returns the configuration a block was ordered under: the one its
+// LAST_CONFIG names, or for a configuration block (which names itself)
+// the one before it.
 func (c *Configs) For(b *Block) (*Trust, error) {
 	if c.legacy != nil {
 		return c.legacy, nil
@@ -127,6 +129,16 @@ func (c *Configs) For(b *Block) (*Trust, error) {
 	}
 	if n > b.Number {
 		return nil, fmt.Errorf("block %d names configuration block %d, which comes after it", b.Number, n)
+	}
+	if n == b.Number && n > 0 {
+		// A configuration block names itself, but was ordered (and its
+		// orderer signatures made) under the configuration before it.
+		for i := len(c.Numbers) - 1; i >= 0; i-- {
+			if c.Numbers[i] < n {
+				return c.trust[c.Numbers[i]], nil
+			}
+		}
+		return nil, fmt.Errorf("configuration block %d was ordered under the configuration before it, which the evidence does not hold", n)
 	}
 	t := c.trust[n]
 	if t == nil {

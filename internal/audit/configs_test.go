@@ -113,3 +113,22 @@ func TestReceiptCarriesTheConfigurationOfItsBlock(t *testing.T) {
 		t.Fatalf("a receipt with the later configuration: want the mismatch named; findings %v", rep.Findings)
 	}
 }
+
+func TestAConfigurationBlockIsOrderedUnderTheOneBeforeIt(t *testing.T) {
+	w, _ := rotatedArchive(t, "OrdererMSP")
+	c, problems := CheckConfigs(w.configs)
+	if c == nil {
+		t.Fatal(problems)
+	}
+	b, err := ParseBlock(w.configs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.For(b)
+	if err != nil || tr.ConfigBlock != 0 {
+		t.Fatalf("configuration block %d checked under %v (%v), want configuration block 0", b.Number, tr, err)
+	}
+	if p := blockProblems(b, tr); len(p) > 0 {
+		t.Fatalf("the orderer rotation's block, signed by the old orderer: %v", p)
+	}
+}
