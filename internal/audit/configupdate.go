@@ -220,8 +220,12 @@ func updateProblems(b *Block, prev, next *Trust) []string {
 		if pe, ok := err.(*PolicyError); ok {
 			by = pe.SignedBy()
 		}
-		add("configuration block %d %s (mod_policy %s = %s, %s) but the update is signed only by %s: %v",
-			n, strings.Join(changes[pol], ", "), modOf[pol], pol, prev.DescribePolicy(pol), by, err)
+		mod := modOf[pol] + " = " + pol + ", "
+		if modOf[pol] == pol {
+			mod = pol + " = "
+		}
+		add("configuration block %d %s (mod_policy %s%s) but the update is signed only by %s: %v",
+			n, strings.Join(changes[pol], ", "), mod, prev.DescribePolicy(pol), by, err)
 	}
 	return p
 }

@@ -136,7 +136,7 @@ func (t *Trust) evaluate(path string, signers []Signer, rejected []string, at ti
 		if len(e.why[s.Index]) > 0 {
 			pe.Rejected = append(pe.Rejected, who+": "+strings.Join(e.why[s.Index], "; "))
 		} else {
-			pe.Rejected = append(pe.Rejected, who+": satisfies no principal this policy still needed")
+			pe.Rejected = append(pe.Rejected, who+": counts for no principal of this policy")
 		}
 	}
 	return pe

@@ -56,7 +56,7 @@ func TestEndorsementsSatisfyTheChannelsEndorsementPolicy(t *testing.T) {
 		}, []string{"need 2, satisfied 1 (ProviderMSP)"}},
 		{"an orderer's endorsement is not counted", func(w *world) (txOpts, TxOptions) {
 			return txOpts{endorse: []keyPair{w.orgs["ProviderMSP"].peer, w.orderer.peer}}, TxOptions{}
-		}, []string{"endorsement 1 by OrdererMSP (CN=orderer0): satisfies no principal"}},
+		}, []string{"endorsement 1 by OrdererMSP (CN=orderer0): counts for no principal"}},
 		{"a peer of an organisation outside the channel is not counted", func(w *world) (txOpts, TxOptions) {
 			evil := newOrg(t, "EvilMSP", "EvilMSP", "peer0.EvilMSP", "peer")
 			return txOpts{endorse: []keyPair{w.orgs["ProviderMSP"].peer, evil.peer}}, TxOptions{}
@@ -96,7 +96,7 @@ func TestBlocksSatisfyTheBlockValidationPolicy(t *testing.T) {
 	}{
 		{"a block signed by a peer organisation's peer is refused", func(w *world) keyPair { return w.orgs["ProviderMSP"].peer },
 			[]string{"block 1: orderer signatures do not satisfy the channel's block validation policy: /Channel/Orderer/BlockValidation: ANY of 1 sub-policies Writers: need 1, satisfied 0 (none)",
-				"orderer signature 0 by ProviderMSP (CN=peer0.ProviderMSP): satisfies no principal"}},
+				"orderer signature 0 by ProviderMSP (CN=peer0.ProviderMSP): counts for no principal"}},
 		{"a block signed by an orderer expired at the block's time is refused", func(w *world) keyPair {
 			return issue(t, certSpec{msp: "OrdererMSP", cn: "orderer0", parent: &w.orderer.ca, ou: "orderer", notAfter: t0})
 		}, []string{"orderer signature 0 by OrdererMSP (CN=orderer0)", "certificate has expired or is not yet valid"}},
