@@ -158,3 +158,20 @@ func changeMSP(w *world, mspID string) func(ch *common.ConfigGroup) {
 		w.setMSP(ch, mspID)
 	}
 }
+
+func TestAnOrgCannotDefineAnotherOrgsMSP(t *testing.T) {
+	w := newWorld(t)
+	d := w.orgs["DeveloperMSP"]
+	// Developer's own group, its own admin signing (its mod_policy), but
+	// an MSP named ProviderMSP under a CA Developer holds.
+	fake := &org{ca: issue(t, certSpec{msp: "ProviderMSP", cn: "ca.fake"})}
+	w.update([]keyPair{d.admin}, func(ch *common.ConfigGroup) {
+		g := ch.Groups["Application"].Groups["DeveloperMSP"]
+		g.Values["MSP"] = &common.ConfigValue{Version: g.Values["MSP"].Version + 1, ModPolicy: "Admins", Value: w.mspConfig(fake)}
+	})
+	_, problems := CheckConfigs(w.configs)
+	want := "org groups Application/DeveloperMSP and Application/ProviderMSP define MSP ProviderMSP differently"
+	if len(problems) == 0 || !strings.Contains(strings.Join(problems, "\n"), want) {
+		t.Fatalf("want %q; problems: %v", want, problems)
+	}
+}

@@ -323,9 +323,16 @@ func TrustFromConfigBlock(b *Block) (*Trust, error) {
 	t := &Trust{Channel: chdr.GetChannelId(), ConfigBlock: b.Number, MSPs: map[string]*MSP{},
 		Config: cenv.GetConfig(), lastUpdate: cenv.GetLastUpdate()}
 	groups := cenv.GetConfig().GetChannelGroup().GetGroups()
+	// An MSP ID may be defined by several org groups only identically, as
+	// Fabric requires: else one org could define another's MSP.
+	defined := map[string]struct {
+		group string
+		raw   []byte
+	}{}
 	for _, section := range []string{"Application", "Orderer"} {
-		for name, g := range groups[section].GetGroups() {
-			v := g.GetValues()["MSP"]
+		g := groups[section]
+		for _, name := range sortedKeys(g.GetGroups()) {
+			v := g.GetGroups()[name].GetValues()["MSP"]
 			if v == nil {
 				return nil, fmt.Errorf("config block %d: %s org %s has no MSP", b.Number, section, name)
 			}
@@ -333,9 +340,20 @@ func TrustFromConfigBlock(b *Block) (*Trust, error) {
 			if err != nil {
 				return nil, fmt.Errorf("config block %d: org %s: %w", b.Number, name, err)
 			}
-			if prev := t.MSPs[m.ID]; prev != nil {
-				m.Orderer = m.Orderer || prev.Orderer
+			if m.ID == "" {
+				return nil, fmt.Errorf("config block %d: org %s has an MSP without an ID", b.Number, name)
 			}
+			where := section + "/" + name
+			if d, ok := defined[m.ID]; ok {
+				if !bytes.Equal(d.raw, v.GetValue()) {
+					return nil, fmt.Errorf("config block %d: org groups %s and %s define MSP %s differently", b.Number, d.group, where, m.ID)
+				}
+				m.Orderer = m.Orderer || t.MSPs[m.ID].Orderer
+			}
+			defined[m.ID] = struct {
+				group string
+				raw   []byte
+			}{where, v.GetValue()}
 			t.MSPs[m.ID] = m
 		}
 	}
