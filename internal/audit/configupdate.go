@@ -194,6 +194,19 @@ func updateProblems(b *Block, prev, next *Trust) []string {
 			add("configuration block %d: %s %s differs from configuration block %d but not as its update's write set says", n, c.kind, c.path, prev.ConfigBlock)
 		}
 	}
+	// And the converse, as Fabric's peers check (the update must produce
+	// exactly the configuration the block holds): every element the
+	// update changes (in its write set at another version than in its read
+	// set) is in the new configuration as written.
+	for _, k := range sortedKeys(write) {
+		w, r := write[k], read[k]
+		if r != nil && r.version == w.version {
+			continue
+		}
+		if c := cur[k]; c == nil || !same(c, w) {
+			add("configuration block %d does not hold %s %s as its update writes it", n, w.kind, w.path)
+		}
+	}
 	if len(changes) == 0 {
 		add("configuration block %d changes nothing in configuration block %d", n, prev.ConfigBlock)
 		return p

@@ -81,6 +81,19 @@ func TestConfigurationUpdatesNeedTheirModPolicy(t *testing.T) {
 						return true
 					})
 			}, "value /Channel/Application/ProviderMSP/MSP differs from configuration block 0 but not as its update's write set says"},
+		{"an update applied only in part is refused", nil,
+			func(w *world) {
+				w.updateWith([]keyPair{admin(w, "ProviderMSP")}, changeMSP(w, "ProviderMSP"),
+					func(cu *common.ConfigUpdate, next *common.Config) bool {
+						// the update also revokes a UserMSP certificate; the block leaves that out
+						u := w.orgs["UserMSP"]
+						v := cu.WriteSet.Groups["Application"].Groups["UserMSP"].Values["MSP"]
+						u.crls = append(u.crls, w.crl(u, u.peer))
+						cu.WriteSet.Groups["Application"].Groups["UserMSP"].Values["MSP"] = &common.ConfigValue{Version: v.Version + 1,
+							ModPolicy: v.ModPolicy, Value: w.mspConfig(u)}
+						return true
+					})
+			}, "configuration block 1 does not hold value /Channel/Application/UserMSP/MSP as its update writes it"},
 		{"a changed element keeping its version is refused", nil,
 			func(w *world) {
 				w.update([]keyPair{admin(w, "ProviderMSP")}, func(ch *common.ConfigGroup) {
