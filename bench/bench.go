@@ -56,6 +56,11 @@ func (c Config) logf(format string, args ...any) {
 	}
 }
 
+// fullLoadGrace is how long a full-load run waits after its window for the
+// events due in the window to commit (counted late): its backlog does not
+// drain, so the rest count as not committed.
+const fullLoadGrace = 5 * time.Second
+
 // Run brings up the bench network and runs every part.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := newReport(cfg)
@@ -143,9 +148,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		defer g.Close()
 		la := loadAvg()
-		r, err := runCeiling(ctx, g, id.Host, cfg.InFlight, cfg.Duration)
+		r, err := runCeiling(ctx, g, w, id.Host, cfg.InFlight, cfg.Duration, cfg.Warmup)
 		rep.ceiling(r, cfg.InFlight, la)
-		if err == nil && r.firstErr != nil && r.committed == 0 {
+		if err == nil && r.firstErr != nil && r.window.Committed == 0 {
 			err = r.firstErr
 		}
 		return err
@@ -159,11 +164,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 			la := loadAvg()
 			rf, err := runLoad(ctx, w, loadSpec{bin: cfg.CollectorBin, id: full, dir: filepath.Join(cfg.WorkDir, name+"-full"),
-				env: env, rate: rate, duration: cfg.Duration, warmup: cfg.Warmup})
+				env: env, rate: rate, duration: cfg.Duration, warmup: cfg.Warmup, drain: fullLoadGrace})
 			if err != nil {
 				return err
 			}
-			cfg.logf("%s: full load: offered %.0f/s, committed %.1f/s, p50 %.0f ms, p99 %.0f ms", name, rate, rf.EventsPerS, rf.P50, rf.P99)
+			cfg.logf("%s: full load: offered %.0f/s, committed %.1f/s, p50 %.0f ms, p99 %.0f ms (%d of %d events due in the window not committed)",
+				name, rate, rf.EventsPerS, rf.P50, rf.P99, rf.NotCommitted, rf.LatencyN)
 			half, err := enroll(name + "-half")
 			if err != nil {
 				return err
@@ -174,8 +180,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if err != nil {
 				return err
 			}
-			cfg.logf("%s: half load: offered %.0f/s, committed %.1f/s, p50 %.0f ms, p99 %.0f ms, all committed %v",
-				name, hrate, rh.EventsPerS, rh.P50, rh.P99, rh.DrainedAll)
+			cfg.logf("%s: half load: offered %.0f/s, committed %.1f/s, p50 %.0f ms, p99 %.0f ms, all committed %v (%d of %d late, %d not committed)",
+				name, hrate, rh.EventsPerS, rh.P50, rh.P99, rh.DrainedAll, rh.Late, rh.LatencyN, rh.NotCommitted)
 			rep.collector(name, env, rf, rh, la)
 			return nil
 		}
@@ -208,6 +214,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		la := loadAvg()
 		r, err := runChurn(ctx, w, cfg.CollectorBin, id, filepath.Join(cfg.WorkDir, "churn"), cfg.ChurnDuration, cfg.ChurnWorkers)
 		rep.churn(r, la)
+		if err == nil && !r.Exact() {
+			err = fmt.Errorf("the ledger does not hold Docker's events exactly once: %d emitted, %d once, %d missing, %d duplicated, %d phantom, %d gap records",
+				r.Emitted, r.Committed, r.Missing, r.Duplicated, r.Phantom, r.GapRecords)
+		}
 		return err
 	})
 

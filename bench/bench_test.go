@@ -8,42 +8,6 @@ import (
 	"github.com/e2l-project/e2l/internal/record"
 )
 
-func TestPercentile(t *testing.T) {
-	ms := func(v ...int) []time.Duration {
-		var out []time.Duration
-		for _, x := range v {
-			out = append(out, time.Duration(x)*time.Millisecond)
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		in   []time.Duration
-		p    float64
-		want float64
-	}{
-		{name: "no samples give zero", in: nil, p: 50, want: 0},
-		{name: "the median of an odd count is the middle", in: ms(30, 10, 20), p: 50, want: 20},
-		{name: "p99 of a hundred samples is the 99th", in: ms(rangeN(100)...), p: 99, want: 99},
-		{name: "p100 is the largest", in: ms(5, 1, 9), p: 100, want: 9},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := percentile(tt.in, tt.p); got != tt.want {
-				t.Errorf("percentile(%v) = %v, want %v", tt.p, got, tt.want)
-			}
-		})
-	}
-}
-
-func rangeN(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i + 1
-	}
-	return out
-}
-
 func TestParseMetricsKeepsSeriesWithTheirLabels(t *testing.T) {
 	m, err := parseMetrics(strings.NewReader(`# HELP x y
 e2l_collector_docker_stream_up 1

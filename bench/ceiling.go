@@ -12,6 +12,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 )
 
 // eventRecord is a container event record as the watcher makes it, unchained.
@@ -52,12 +53,10 @@ func (c *chainer) seal(r record.Record) (record.Sealed, error) {
 
 // ceilingResult is what the Gateway load generator measured.
 type ceilingResult struct {
-	committed int
-	failed    int
-	elapsed   time.Duration
-	latencies []time.Duration // submit to commit status
-	firstErr  error
-	cpu       time.Duration // this process's CPU during the run (load generator and block listener)
+	window   windowed
+	failed   int // transactions that failed (submitted before the run's end)
+	firstErr error
+	cpu      time.Duration // this process's CPU in the window (load generator and block listener)
 }
 
 // selfCPU is this process's user and system CPU time so far.
@@ -70,21 +69,27 @@ func selfCPU() time.Duration {
 }
 
 // runCeiling submits one record per transaction with inFlight workers for
-// duration: SubmitAsync, then the commit status.
-func runCeiling(ctx context.Context, g *gatewayConn, host string, inFlight int, duration time.Duration) (ceilingResult, error) {
+// duration (SubmitAsync, then the commit status), and measures it like a
+// collector run: the window is [warmup, duration] after the start, the
+// committed records are those the block listener w saw commit in the
+// window, and every transaction submitted in the window counts in the
+// latency (submit to commit seen by the listener; one that failed counts
+// as never committed). Transactions still in flight at the end are awaited.
+func runCeiling(ctx context.Context, g *gatewayConn, w *ledgerWatch, host string, inFlight int, duration, warmup time.Duration) (ceilingResult, error) {
 	contract := g.contract()
 	ch := newChainer()
 	var n atomic.Int64
 	var mu sync.Mutex
 	var res ceilingResult
-	ctx, cancel := context.WithTimeout(ctx, duration)
+	offered := map[uint64]time.Time{} // seq → submit time
+	rctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
-	cpu0 := selfCPU()
 	start := time.Now()
+	from, to := start.Add(warmup), start.Add(duration)
 	var wg sync.WaitGroup
 	for range inFlight {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for rctx.Err() == nil {
 				now := time.Now()
 				s, err := ch.seal(eventRecord(host, n.Add(1)-1, now.UnixNano()))
 				if err != nil {
@@ -93,38 +98,46 @@ func runCeiling(ctx context.Context, g *gatewayConn, host string, inFlight int, 
 					mu.Unlock()
 					return
 				}
+				mu.Lock()
+				offered[s.Record.Seq] = now
+				mu.Unlock()
 				b, _ := json.Marshal(record.Batch{Records: []record.Sealed{s}})
 				_, commit, err := contract.SubmitAsync("RecordEvents", client.WithBytesArguments(b))
-				var ok bool
 				if err == nil {
 					var st *client.Status
-					// The status is awaited even after the run's end, so every
-					// submitted transaction is counted by its outcome.
-					st, err = commit.StatusWithContext(context.WithoutCancel(ctx))
-					ok = err == nil && st.Successful
-					if err == nil && !ok {
+					// Awaited even after the run's end: every submitted
+					// transaction is counted by its outcome.
+					st, err = commit.StatusWithContext(context.WithoutCancel(rctx))
+					if err == nil && !st.Successful {
 						err = fmt.Errorf("transaction %s: %s", st.TransactionID, st.Code)
 					}
 				}
-				lat := time.Since(now)
-				mu.Lock()
-				if ok {
-					if time.Since(start) <= duration {
-						res.committed++
-						res.latencies = append(res.latencies, lat)
-					}
-				} else if ctx.Err() == nil {
+				if err != nil {
+					mu.Lock()
 					res.failed++
 					if res.firstErr == nil {
 						res.firstErr = err
 					}
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
 		})
 	}
+	sleep(ctx, warmup)
+	cpu0 := selfCPU()
 	wg.Wait()
-	res.elapsed = duration
 	res.cpu = selfCPU() - cpu0
+	// The listener sees a block a little after the commit status returns.
+	mu.Lock()
+	want := len(offered) - res.failed
+	mu.Unlock()
+	w.waitFor(ctx, 30*time.Second, func() bool { return w.count(host, record.KindEvent) >= want })
+	recs := w.host(host)
+	seen := bySeq(recs)
+	offers := make([]groundtruth.Offer, 0, len(offered))
+	for seq, at := range offered {
+		offers = append(offers, groundtruth.Offer{At: at, Committed: seen[seq].Seen})
+	}
+	res.window = measureWindow(recs, offers, from, to)
 	return res, nil
 }

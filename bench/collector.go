@@ -11,12 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -179,14 +181,17 @@ func freeAddr() (string, error) {
 type loadResult struct {
 	Offered      float64 // events/s asked of the synthetic source
 	EventsPerS   float64 // events committed per second in the measuring window
-	P50, P99     float64 // event time to commit seen by the block listener, ms
+	P50, P99     float64 // ms from each event's due time to its commit seen by the listener, over every event due in the window (+Inf: not committed)
+	LatencyN     int     // events due in the window (the latency's population)
+	Late         int     // of those, committed after the window
+	NotCommitted int     // of those, not committed when the run ended
+	SourceLagMs  float64 // the most an event's timeNano lagged its due time (the source held back)
 	CPUPer1k     float64 // collector CPU seconds per 1,000 events committed in the window
 	RSSMiB       float64 // at the end of the window
 	HWMMiB       float64 // peak RSS (VmHWM)
 	Committed    int     // events committed (all of them when drained)
 	Emitted      int     // events the source generated
 	Dropped      float64 // events_dropped_total of the watcher
-	Samples      int     // latency samples
 	DrainedAll   bool
 	RefusedSpool float64
 }
@@ -200,11 +205,22 @@ type loadSpec struct {
 	rate     float64
 	duration time.Duration
 	warmup   time.Duration
-	drain    time.Duration // > 0: wait this long for every event to commit
+	// drain: how long to wait after the window for the events due in it to
+	// commit (counted late); those still pending then are not committed.
+	drain time.Duration
 }
 
 // runLoad runs the collector against a synthetic source at spec.rate for
-// spec.duration and measures in [warmup, duration].
+// spec.duration and measures in [warmup, duration] (measureWindow, as the
+// Gateway ceiling).
+//
+// Latency is taken from each event's due time, not from its timeNano: the
+// source generates event n when n/rate seconds of its stream have passed,
+// so its due time is the stream's start + n/rate, and an event generated
+// late (the source held back by a blocking send) or never (dropped on the
+// way) still counts from when it was due: no coordinated omission. The
+// stream's start is estimated as the smallest timeNano - n/rate over the
+// committed events (a timeNano is never earlier than its due time).
 func runLoad(ctx context.Context, w *ledgerWatch, spec loadSpec) (loadResult, error) {
 	count := int(spec.rate * spec.duration.Seconds())
 	env := map[string]string{"E2L_DOCKER_HOST": fmt.Sprintf("synthetic://?rate=%g&count=%d", spec.rate, count)}
@@ -218,46 +234,98 @@ func runLoad(ctx context.Context, w *ledgerWatch, spec loadSpec) (loadResult, er
 	defer func() { _ = p.stop(30 * time.Second) }()
 	host := spec.id.Host
 	t0 := time.Now()
+	from, to := t0.Add(spec.warmup), t0.Add(spec.duration)
 	sleep(ctx, spec.warmup)
 	cpu0, err := procCPU(p.pid())
 	if err != nil {
 		return loadResult{}, err
 	}
-	c0 := w.count(host, record.KindEvent)
-	tw := time.Now()
-	sleep(ctx, spec.duration-spec.warmup)
+	sleep(ctx, time.Until(to))
 	cpu1, err := procCPU(p.pid())
 	if err != nil {
 		return loadResult{}, err
 	}
-	c1 := w.count(host, record.KindEvent)
-	window := time.Since(tw)
-	mem, _ := procMem(p.pid())
+	mem, err := procMem(p.pid())
+	if err != nil {
+		return loadResult{}, err
+	}
 	res := loadResult{Offered: spec.rate, RSSMiB: mem.RSS, HWMMiB: mem.HWM, Emitted: count}
-	res.EventsPerS = float64(c1-c0) / window.Seconds()
-	if c1 > c0 {
-		res.CPUPer1k = (cpu1 - cpu0).Seconds() / float64(c1-c0) * 1000
+	res.DrainedAll = w.waitFor(ctx, spec.drain, func() bool { return w.count(host, record.KindEvent) >= count })
+	if mem, err := procMem(p.pid()); err == nil {
+		res.HWMMiB = mem.HWM
 	}
-	var lat []time.Duration
-	for _, c := range w.host(host) {
-		if c.Kind == record.KindEvent && c.Seen.After(t0.Add(spec.warmup)) && !c.Seen.After(t0.Add(spec.duration)) {
-			lat = append(lat, c.Seen.Sub(time.Unix(0, c.Time)))
-		}
+	m, err := p.metrics()
+	if err != nil {
+		return res, fmt.Errorf("scrape the collector's metrics: %w", err)
 	}
-	res.P50, res.P99, res.Samples = percentile(lat, 50), percentile(lat, 99), len(lat)
-	if spec.drain > 0 {
-		res.DrainedAll = w.waitFor(ctx, spec.drain, func() bool { return w.count(host, record.KindEvent) >= count })
-		if mem, err := procMem(p.pid()); err == nil {
-			res.HWMMiB = mem.HWM
-		}
-	}
+	res.Dropped = sumPrefix(m, "e2l_collector_watcher_events_dropped_total")
+	res.RefusedSpool = sumPrefix(m, "e2l_collector_spool_refused_records_total")
+	res.Emitted = int(sumPrefix(m, "e2l_collector_docker_events_received_total"))
+
+	recs := w.host(host)
 	res.Committed = w.count(host, record.KindEvent)
-	if m, err := p.metrics(); err == nil {
-		res.Dropped = sumPrefix(m, "e2l_collector_watcher_events_dropped_total")
-		res.RefusedSpool = sumPrefix(m, "e2l_collector_spool_refused_records_total")
-		res.Emitted = int(sumPrefix(m, "e2l_collector_docker_events_received_total"))
+	offers, lag := syntheticOffers(recs, spec.rate, count, t0)
+	win := measureWindow(recs, offers, from, to)
+	res.EventsPerS = win.PerS
+	res.P50, res.P99 = win.Latency.P50, win.Latency.P99
+	res.LatencyN, res.Late, res.NotCommitted = win.Latency.Offered, win.Latency.Late, win.Latency.NotCommitted
+	res.SourceLagMs = float64(lag) / float64(time.Millisecond)
+	if win.Committed > 0 {
+		res.CPUPer1k = (cpu1 - cpu0).Seconds() / float64(win.Committed) * 1000
 	}
 	return res, nil
+}
+
+// syntheticIndex is the number n of a dockerwatch.Synthetic event: the
+// source makes container n/4 (its ID the hex of n/4) go through create,
+// start, die, destroy.
+func syntheticIndex(actor, action string) (int64, bool) {
+	c, err := strconv.ParseInt(actor, 16, 64) // leading zeros are fine
+	if err != nil || len(actor) != 64 {
+		return 0, false
+	}
+	i := slices.Index([]string{"create", "start", "die", "destroy"}, action)
+	if i < 0 {
+		return 0, false
+	}
+	return 4*c + int64(i), true
+}
+
+// syntheticOffers returns the count events a synthetic source of rate
+// offers, each due at start + n/rate and committed when the listener saw it
+// (recs: the host's records), with start estimated from the committed events
+// (fallback: t0, the time the stream was open); and the largest lag of an
+// event's timeNano behind its due time.
+func syntheticOffers(recs []committed, rate float64, count int, t0 time.Time) ([]groundtruth.Offer, time.Duration) {
+	due := func(n int64) time.Duration { return time.Duration(float64(n) / rate * float64(time.Second)) }
+	seen := map[int64]committed{}
+	var start int64
+	for _, c := range recs {
+		n, ok := syntheticIndex(c.Actor, c.Action)
+		if c.Kind != record.KindEvent || !ok {
+			continue
+		}
+		if _, dup := seen[n]; !dup {
+			seen[n] = c
+		}
+		if s := c.TimeNano - int64(due(n)); start == 0 || s < start {
+			start = s
+		}
+	}
+	if start == 0 {
+		start = t0.UnixNano()
+	}
+	var lag time.Duration
+	offers := make([]groundtruth.Offer, count)
+	for n := range int64(count) {
+		at := time.Unix(0, start).Add(due(n))
+		offers[n] = groundtruth.Offer{At: at}
+		if c, ok := seen[n]; ok {
+			offers[n].Committed = c.Seen
+			lag = max(lag, time.Unix(0, c.TimeNano).Sub(at))
+		}
+	}
+	return offers, lag
 }
 
 func sleep(ctx context.Context, d time.Duration) {

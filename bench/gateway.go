@@ -81,15 +81,20 @@ type committed struct {
 	Kind record.Kind
 	Time int64 // record.Time, unix ns
 	// Event identity, for comparing with Docker's ground truth.
-	Action, Actor string
-	Seen          time.Time // when the block reached the listener
+	Type, Action, Actor string
+	TimeNano            int64
+	Seen                time.Time // when the block reached the listener
 }
 
 // ledgerWatch follows the channel's blocks and keeps every committed record
-// by host.
+// by host, once: a record submitted again (after a timeout, say) is in a
+// VALID transaction too, but the chaincode answers it "duplicate" and
+// writes nothing, so a seq already seen is not counted again. (Two records
+// of one event at different seqs would be a real duplicate: they are kept.)
 type ledgerWatch struct {
 	mu     sync.Mutex
 	byHost map[string][]committed
+	seqs   map[string]map[uint64]bool
 	blocks uint64
 	errs   []error
 	notify chan struct{}
@@ -101,28 +106,44 @@ func watchLedger(ctx context.Context, g *gatewayConn) (*ledgerWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("block events: %w", err)
 	}
-	w := &ledgerWatch{byHost: map[string][]committed{}, notify: make(chan struct{}, 1)}
+	w := newLedgerWatch()
 	go func() {
 		for b := range blocks {
 			seen := time.Now()
 			recs, err := blockRecords(b)
-			w.mu.Lock()
-			w.blocks++
-			if err != nil && len(w.errs) < 10 {
-				w.errs = append(w.errs, err)
-			}
-			for _, r := range recs {
-				r.Seen = seen
-				w.byHost[r.Host] = append(w.byHost[r.Host], r)
-			}
-			w.mu.Unlock()
-			select {
-			case w.notify <- struct{}{}:
-			default:
-			}
+			w.add(seen, recs, err)
 		}
 	}()
 	return w, nil
+}
+
+func newLedgerWatch() *ledgerWatch {
+	return &ledgerWatch{byHost: map[string][]committed{}, seqs: map[string]map[uint64]bool{}, notify: make(chan struct{}, 1)}
+}
+
+// add keeps a block's records, seen at seen, each (host, seq) once.
+func (w *ledgerWatch) add(seen time.Time, recs []committed, err error) {
+	w.mu.Lock()
+	w.blocks++
+	if err != nil && len(w.errs) < 10 {
+		w.errs = append(w.errs, err)
+	}
+	for _, r := range recs {
+		if w.seqs[r.Host] == nil {
+			w.seqs[r.Host] = map[uint64]bool{}
+		}
+		if w.seqs[r.Host][r.Seq] {
+			continue
+		}
+		w.seqs[r.Host][r.Seq] = true
+		r.Seen = seen
+		w.byHost[r.Host] = append(w.byHost[r.Host], r)
+	}
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
 }
 
 // host returns the records of host committed so far.
@@ -173,8 +194,10 @@ type batchArg struct {
 			Seq   uint64      `json:"seq"`
 			Time  int64       `json:"time"`
 			Event *struct {
-				Action string `json:"action"`
-				Actor  string `json:"actor"`
+				Type     string `json:"type"`
+				Action   string `json:"action"`
+				Actor    string `json:"actor"`
+				TimeNano int64  `json:"timeNano"`
 			} `json:"event"`
 		} `json:"record"`
 	} `json:"records"`
@@ -208,7 +231,7 @@ func blockRecords(b *common.Block) ([]committed, error) {
 		for _, r := range batch.Records {
 			c := committed{Host: r.Record.Host, Seq: r.Record.Seq, Kind: r.Record.Kind, Time: r.Record.Time}
 			if r.Record.Event != nil {
-				c.Action, c.Actor = r.Record.Event.Action, r.Record.Event.Actor
+				c.Type, c.Action, c.Actor, c.TimeNano = r.Record.Event.Type, r.Record.Event.Action, r.Record.Event.Actor, r.Record.Event.TimeNano
 			}
 			out = append(out, c)
 		}

@@ -92,8 +92,10 @@ func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir st
 	if st, err := os.Stat(filepath.Join(dir, "spool", "spool.db")); err == nil {
 		res.SpoolFileMiB = float64(st.Size()) / (1 << 20)
 	}
-	if mm, err := p.metrics(); err == nil {
-		res.Records = mm["e2l_collector_spool_pending_records"]
+	mm, err := p.metrics()
+	if err != nil {
+		return res, fmt.Errorf("scrape the collector's metrics: %w", err)
 	}
+	res.Records = mm["e2l_collector_spool_pending_records"]
 	return res, nil
 }

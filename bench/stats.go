@@ -3,25 +3,12 @@ package bench
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// percentile returns the p-th percentile (0..100, nearest rank) of ds in
-// milliseconds, 0 when ds is empty.
-func percentile(ds []time.Duration, p float64) float64 {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(float64(len(s))*p/100+0.5) - 1
-	i = min(max(i, 0), len(s)-1)
-	return float64(s[i]) / float64(time.Millisecond)
-}
 
 // clockTicks is the kernel's USER_HZ (100 on Linux).
 const clockTicks = 100
@@ -100,8 +87,11 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// round keeps d decimals.
+// round keeps d decimals (an infinite v stays so).
 func round(v float64, d int) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
 	p := 1.0
 	for range d {
 		p *= 10

@@ -27,7 +27,7 @@ image: image-collector image-chaincode ## build the collector and chaincode imag
 .PHONY: image-collector
 image-collector: ## build the collector image e2l-collector:<git describe> and :latest
 	rm -rf $(IMAGE_CTX)/collector && mkdir -p $(IMAGE_CTX)/collector/spool
-	$(STATIC_BUILD) -ldflags '-s -w -X main.buildVersion=$(IMAGE_TAG)' -o $(IMAGE_CTX)/collector/e2l-collector ./cmd/e2l-collector
+	$(STATIC_BUILD) -ldflags '-s -w -X github.com/e2l-project/e2l/internal/buildinfo.Version=$(IMAGE_TAG)' -o $(IMAGE_CTX)/collector/e2l-collector ./cmd/e2l-collector
 	docker build --pull=false -f deploy/docker/collector.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
 		-t $(COLLECTOR_IMAGE):$(IMAGE_TAG) -t $(COLLECTOR_IMAGE):latest $(IMAGE_CTX)/collector
 

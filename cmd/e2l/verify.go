@@ -38,7 +38,7 @@ func (f *verifyFlags) register(cmd *cobra.Command, withArchive bool) {
 		fs.Float64Var(&f.factor, "heartbeat-factor", audit.DefaultHeartbeatFactor, "a heartbeat older than this many intervals is stale (online only)")
 		fs.StringVarP(&f.output, "output", "o", "text", "text or json")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "print errors and the summary only")
-		fs.IntVar(&f.minOrgs, "min-endorsing-orgs", 2, "distinct organisations whose endorsements a transaction needs")
+		fs.IntVar(&f.minOrgs, "min-endorsing-orgs", 0, "also require valid peer endorsements from this many distinct organisations (0: the channel's Endorsement policy alone; can only make the check stricter)")
 	}
 }
 

@@ -17,8 +17,12 @@ import (
 //
 // The genesis block is the trust anchor: it carries no signature, and its
 // header hash (Genesis) is what the parties compare out of band. Every
-// later configuration block must be signed by an orderer organisation of
-// the configuration before it, which is how Fabric itself accepts it.
+// later configuration block is accepted as Fabric accepts it: its orderer
+// signatures satisfy the BlockValidation policy of the configuration
+// before it, and its configuration is the next one produced by an update
+// whose signatures satisfy, for every element it adds, removes or
+// modifies, that element's mod_policy in the configuration before it (so
+// no single organisation can rotate another's CAs).
 type Configs struct {
 	// Genesis is the hex SHA-256 of the genesis block's header ("" for the
 	// single configuration block of a version 1 archive).
@@ -31,9 +35,11 @@ type Configs struct {
 
 // CheckConfigs reads a channel's configuration blocks (any order; the
 // genesis block must be among them) and checks each against the one before
-// it: self-naming LAST_CONFIG, and (blockProblems) header data hash and a
-// valid signature of an orderer organisation of the previous configuration;
-// the genesis block, unsigned, only for its data hash. It returns nil and
+// it: self-naming LAST_CONFIG, (blockProblems) header data hash and
+// orderer signatures satisfying the previous configuration's
+// BlockValidation policy, and (updateProblems) an update authorized by
+// the previous configuration's mod_policies; the genesis block, unsigned,
+// only for its data hash. It returns nil and
 // the problems when the history cannot be trusted as a whole.
 func CheckConfigs(raws [][]byte) (*Configs, []string) {
 	if len(raws) == 0 {
@@ -81,6 +87,7 @@ func CheckConfigs(raws [][]byte) (*Configs, []string) {
 			for _, p := range blockProblems(b, prev) {
 				problems = append(problems, fmt.Sprintf("configuration block %d, checked against configuration block %d: %s", b.Number, prev.ConfigBlock, p))
 			}
+			problems = append(problems, updateProblems(b, prev, t)...)
 		}
 		if prev != nil && t.Channel != prev.Channel {
 			problems = append(problems, fmt.Sprintf("configuration block %d is of channel %s, not %s", b.Number, t.Channel, prev.Channel))
@@ -109,7 +116,9 @@ func SingleConfig(raw []byte) (*Configs, error) {
 	return &Configs{Numbers: []uint64{b.Number}, trust: map[uint64]*Trust{b.Number: t}, legacy: t}, nil
 }
 
-// For returns the configuration a block was ordered under.
+// For returns the configuration a block was ordered under: the one its
+// LAST_CONFIG names, or for a configuration block (which names itself)
+// the one before it.
 func (c *Configs) For(b *Block) (*Trust, error) {
 	if c.legacy != nil {
 		return c.legacy, nil
@@ -120,6 +129,16 @@ func (c *Configs) For(b *Block) (*Trust, error) {
 	}
 	if n > b.Number {
 		return nil, fmt.Errorf("block %d names configuration block %d, which comes after it", b.Number, n)
+	}
+	if n == b.Number && n > 0 {
+		// A configuration block names itself, but was ordered (and its
+		// orderer signatures made) under the configuration before it.
+		for i := len(c.Numbers) - 1; i >= 0; i-- {
+			if c.Numbers[i] < n {
+				return c.trust[c.Numbers[i]], nil
+			}
+		}
+		return nil, fmt.Errorf("configuration block %d was ordered under the configuration before it, which the evidence does not hold", n)
 	}
 	t := c.trust[n]
 	if t == nil {
@@ -143,7 +162,7 @@ func (c *Configs) Describe() string {
 	if len(nums) == 1 {
 		return fmt.Sprintf("channel %s: trust anchored in its genesis block (header sha256:%s), its only configuration block", c.Latest().Channel, c.Genesis)
 	}
-	return fmt.Sprintf("channel %s: trust anchored in its genesis block (header sha256:%s); configuration blocks %s, each later one signed under the one before",
+	return fmt.Sprintf("channel %s: trust anchored in its genesis block (header sha256:%s); configuration blocks %s, each later one signed under the one before and its changes authorized by their mod_policy there",
 		c.Latest().Channel, c.Genesis, strings.Join(nums, ", "))
 }
 

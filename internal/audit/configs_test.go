@@ -55,7 +55,7 @@ func TestVerifyChecksTheConfigurationHistory(t *testing.T) {
 			w.forgeOrdererRotation()
 			a.Records = append(a.Records, w.commit(record.Batch{Records: []record.Sealed{c.heartbeat()}}, txOpts{})...)
 			a.Blocks, a.ConfigBlocks = w.blocks, w.configs
-		}, "configuration: configuration block 2, checked against configuration block 0: block 2: orderer signature 0: certificate"},
+		}, "configuration: configuration block 2, checked against configuration block 0: block 2: orderer signatures do not satisfy the channel's block validation policy: /Channel/Orderer/BlockValidation: ANY of 1 sub-policies Writers: need 1, satisfied 0 (none); not counted: orderer signature 0 by OrdererMSP (CN=orderer0-2): certificate"},
 		{"a missing genesis block", func(w *world, a *Archive) { a.ConfigBlocks = a.ConfigBlocks[1:] },
 			"configuration: the genesis block (configuration block 0) is missing"},
 		{"no configuration block", func(w *world, a *Archive) { a.ConfigBlocks = nil },
@@ -111,5 +111,24 @@ func TestReceiptCarriesTheConfigurationOfItsBlock(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("a receipt with the later configuration: want the mismatch named; findings %v", rep.Findings)
+	}
+}
+
+func TestAConfigurationBlockIsOrderedUnderTheOneBeforeIt(t *testing.T) {
+	w, _ := rotatedArchive(t, "OrdererMSP")
+	c, problems := CheckConfigs(w.configs)
+	if c == nil {
+		t.Fatal(problems)
+	}
+	b, err := ParseBlock(w.configs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.For(b)
+	if err != nil || tr.ConfigBlock != 0 {
+		t.Fatalf("configuration block %d checked under %v (%v), want configuration block 0", b.Number, tr, err)
+	}
+	if p := blockProblems(b, tr); len(p) > 0 {
+		t.Fatalf("the orderer rotation's block, signed by the old orderer: %v", p)
 	}
 }

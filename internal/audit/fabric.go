@@ -276,26 +276,23 @@ func LastConfig(b *common.Block) (uint64, error) {
 	return lc.GetIndex(), nil
 }
 
-// MSP is one organisation's certificate authorities, from the channel
-// configuration.
-type MSP struct {
-	ID            string
-	Orderer       bool // an orderer organisation
-	Roots         []*x509.Certificate
-	Intermediates []*x509.Certificate
-	roots, inter  *x509.CertPool
-}
-
-// Trust is the channel's organisations and their CAs, as the channel
+// Trust is the channel's organisations, their MSPs and policies, as one
 // configuration block defines them.
 type Trust struct {
 	Channel     string
 	ConfigBlock uint64
 	MSPs        map[string]*MSP
+	// Config is the configuration itself: the group tree whose policies
+	// EvaluatePolicy resolves, and its sequence.
+	Config *common.Config
+	// lastUpdate is the CONFIG_UPDATE envelope that produced Config (nil
+	// in a genesis block).
+	lastUpdate *common.Envelope
 }
 
-// TrustFromConfigBlock reads the application and orderer organisations'
-// root and intermediate CA certificates from a configuration block.
+// TrustFromConfigBlock reads a configuration block: the configuration
+// tree, and the application and orderer organisations' MSPs (CAs, admins,
+// revocation lists, NodeOUs).
 func TrustFromConfigBlock(b *Block) (*Trust, error) {
 	data := b.Block.GetData().GetData()
 	if len(data) != 1 {
@@ -320,43 +317,43 @@ func TrustFromConfigBlock(b *Block) (*Trust, error) {
 	if err := proto.Unmarshal(payload.GetData(), &cenv); err != nil {
 		return nil, fmt.Errorf("config block %d: %w", b.Number, err)
 	}
-	t := &Trust{Channel: chdr.GetChannelId(), ConfigBlock: b.Number, MSPs: map[string]*MSP{}}
+	if cenv.GetConfig().GetChannelGroup() == nil {
+		return nil, fmt.Errorf("config block %d holds no channel configuration", b.Number)
+	}
+	t := &Trust{Channel: chdr.GetChannelId(), ConfigBlock: b.Number, MSPs: map[string]*MSP{},
+		Config: cenv.GetConfig(), lastUpdate: cenv.GetLastUpdate()}
 	groups := cenv.GetConfig().GetChannelGroup().GetGroups()
+	// An MSP ID may be defined by several org groups only identically, as
+	// Fabric requires: else one org could define another's MSP.
+	defined := map[string]struct {
+		group string
+		raw   []byte
+	}{}
 	for _, section := range []string{"Application", "Orderer"} {
-		for name, g := range groups[section].GetGroups() {
-			v := g.GetValues()["MSP"]
+		g := groups[section]
+		for _, name := range sortedKeys(g.GetGroups()) {
+			v := g.GetGroups()[name].GetValues()["MSP"]
 			if v == nil {
 				return nil, fmt.Errorf("config block %d: %s org %s has no MSP", b.Number, section, name)
 			}
-			var mc msp.MSPConfig
-			var fc msp.FabricMSPConfig
-			if err := proto.Unmarshal(v.GetValue(), &mc); err != nil {
+			m, err := parseMSP(v.GetValue(), section == "Orderer")
+			if err != nil {
 				return nil, fmt.Errorf("config block %d: org %s: %w", b.Number, name, err)
 			}
-			if err := proto.Unmarshal(mc.GetConfig(), &fc); err != nil {
-				return nil, fmt.Errorf("config block %d: org %s: %w", b.Number, name, err)
+			if m.ID == "" {
+				return nil, fmt.Errorf("config block %d: org %s has an MSP without an ID", b.Number, name)
 			}
-			m := &MSP{ID: fc.GetName(), Orderer: section == "Orderer", roots: x509.NewCertPool(), inter: x509.NewCertPool()}
-			for _, p := range fc.GetRootCerts() {
-				cs, err := parsePEMCerts(p)
-				if err != nil {
-					return nil, fmt.Errorf("config block %d: %s root CA: %w", b.Number, m.ID, err)
+			where := section + "/" + name
+			if d, ok := defined[m.ID]; ok {
+				if !bytes.Equal(d.raw, v.GetValue()) {
+					return nil, fmt.Errorf("config block %d: org groups %s and %s define MSP %s differently", b.Number, d.group, where, m.ID)
 				}
-				for _, c := range cs {
-					m.Roots = append(m.Roots, c)
-					m.roots.AddCert(c)
-				}
+				m.Orderer = m.Orderer || t.MSPs[m.ID].Orderer
 			}
-			for _, p := range fc.GetIntermediateCerts() {
-				cs, err := parsePEMCerts(p)
-				if err != nil {
-					return nil, fmt.Errorf("config block %d: %s intermediate CA: %w", b.Number, m.ID, err)
-				}
-				for _, c := range cs {
-					m.Intermediates = append(m.Intermediates, c)
-					m.inter.AddCert(c)
-				}
-			}
+			defined[m.ID] = struct {
+				group string
+				raw   []byte
+			}{where, v.GetValue()}
 			t.MSPs[m.ID] = m
 		}
 	}
@@ -386,19 +383,16 @@ func parsePEMCerts(p []byte) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
-// VerifyCert checks that cert chains to a root CA of the MSP, at the given
-// time (the transaction's).
+// VerifyCert checks that cert is a valid identity of the MSP at the given
+// time (the transaction's or block's): it chains to a CA of the MSP, is
+// within its validity period, is not revoked by the configuration's CRLs,
+// and carries OUs the MSP accepts.
 func (t *Trust) VerifyCert(mspID string, cert *x509.Certificate, at time.Time) error {
 	m := t.MSPs[mspID]
 	if m == nil {
 		return fmt.Errorf("MSP %q is not an organisation of channel %s (config block %d)", mspID, t.Channel, t.ConfigBlock)
 	}
-	_, err := cert.Verify(x509.VerifyOptions{Roots: m.roots, Intermediates: m.inter, CurrentTime: at,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	if err != nil {
-		return fmt.Errorf("certificate %q does not chain to a %s root CA: %w", cert.Subject.String(), mspID, err)
-	}
-	return nil
+	return m.Validate(cert, at)
 }
 
 // Fingerprints lists each MSP's root CAs as "MSP orderer? sha256:<hex> subject",

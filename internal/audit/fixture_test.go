@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,25 +60,52 @@ func (k keyPair) sign(t testing.TB, msg []byte) []byte {
 
 var serial int64
 
+// newCert issues a certificate: a self-signed root CA when parent is nil,
+// else a client identity (OU client) signed by parent.
 func newCert(t testing.TB, mspID, cn string, parent *keyPair, attrs map[string]string) keyPair {
+	ou := "client"
+	if parent == nil {
+		ou = ""
+	}
+	return issue(t, certSpec{msp: mspID, cn: cn, parent: parent, attrs: attrs, ou: ou})
+}
+
+// certSpec describes a certificate to issue; zero fields take defaults.
+type certSpec struct {
+	msp, cn  string
+	parent   *keyPair          // nil: a self-signed root CA
+	attrs    map[string]string // Fabric CA attributes
+	ou       string            // subject OUs, comma-separated (NodeOU: client, peer, admin, orderer)
+	ca       bool              // an intermediate CA (with parent)
+	notAfter time.Time         // default t0 + 24h
+}
+
+func issue(t testing.TB, s certSpec) keyPair {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	serial++
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, Organization: []string{mspID}},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: s.cn, Organization: []string{s.msp}},
 		NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	if attrs != nil {
-		v, _ := json.Marshal(map[string]any{"attrs": attrs})
+	if !s.notAfter.IsZero() {
+		tmpl.NotAfter = s.notAfter
+	}
+	if s.ou != "" {
+		tmpl.Subject.OrganizationalUnit = strings.Split(s.ou, ",")
+	}
+	if s.attrs != nil {
+		v, _ := json.Marshal(map[string]any{"attrs": s.attrs})
 		tmpl.ExtraExtensions = []pkix.Extension{{Id: signer.OIDAttributes, Value: v}}
 	}
 	signerCert, signerKey := tmpl, key
-	if parent == nil {
+	if s.parent != nil {
+		signerCert, signerKey = s.parent.cert, s.parent.key
+	}
+	if s.parent == nil || s.ca {
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-		tmpl.KeyUsage |= x509.KeyUsageCertSign
-	} else {
-		signerCert, signerKey = parent.cert, parent.key
+		tmpl.KeyUsage |= x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, &key.PublicKey, signerKey)
 	if err != nil {
@@ -87,74 +115,110 @@ func newCert(t testing.TB, mspID, cn string, parent *keyPair, attrs map[string]s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keyPair{cert: cert, key: key, msp: mspID}
+	return keyPair{cert: cert, key: key, msp: s.msp}
 }
 
+// org is an organisation's CA and identities: for a peer org its peer,
+// for the orderer org its orderer node (peer), and its admin.
 type org struct {
-	ca, peer keyPair
+	ca, peer, admin keyPair
+	group           string   // its group name in the configuration
+	crls            [][]byte // PEM CRLs its MSP carries
 }
 
 type world struct {
-	t        testing.TB
-	orgs     map[string]*org // peer orgs
-	orderer  org
-	hosts    map[string]keyPair
-	config   []byte   // the latest configuration block
-	configs  [][]byte // every configuration block, genesis first
-	lastCfg  uint64   // its number, named by the blocks cut after it
-	blocks   [][]byte
-	prevHash []byte
-	height   uint64
-	txN      int
+	t          testing.TB
+	orgs       map[string]*org // peer orgs
+	orderer    org
+	hosts      map[string]keyPair
+	cfg        *common.Config   // the configuration in force
+	lastUpdate *common.Envelope // the update that produced it (nil for genesis)
+	config     []byte           // the latest configuration block
+	configs    [][]byte         // every configuration block, genesis first
+	lastCfg    uint64           // its number, named by the blocks cut after it
+	blocks     [][]byte
+	prevHash   []byte
+	height     uint64
+	txN        int
+	// afterSign, when set, alters each configuration update once signed.
+	afterSign func(cue *common.ConfigUpdateEnvelope)
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
+
+// newWorldWith makes the world with its genesis configuration edited.
+func newWorldWith(t testing.TB, edit func(ch *common.ConfigGroup)) *world {
 	w := &world{t: t, orgs: map[string]*org{}, hosts: map[string]keyPair{}}
 	for _, m := range []string{"ProviderMSP", "DeveloperMSP", "UserMSP"} {
-		ca := newCert(t, m, "ca."+m, nil, nil)
-		w.orgs[m] = &org{ca: ca, peer: newCert(t, m, "peer0."+m, &ca, nil)}
+		w.orgs[m] = newOrg(t, m, m, "peer0."+m, "peer")
 	}
-	oca := newCert(t, "OrdererMSP", "ca.orderer", nil, nil)
-	w.orderer = org{ca: oca, peer: newCert(t, "OrdererMSP", "orderer0", &oca, nil)}
+	o := newOrg(t, "OrdererMSP", "OrdererOrg", "orderer0", "orderer")
+	w.orderer = *o
+	w.cfg = w.genesisConfig()
+	if edit != nil {
+		edit(w.cfg.ChannelGroup)
+	}
 	w.config = w.configBlock()
 	w.configs = [][]byte{w.config}
 	return w
 }
 
-// rotate replaces an organisation's root CA (and so its peer's and hosts'
-// identities; for the orderer org, the orderer's) with a new one, in a new
-// configuration block signed by the orderer of the configuration before.
-// The old root is gone from the new configuration.
-func (w *world) rotate(mspID string) { w.reconfigure(mspID, false) }
+func newOrg(t testing.TB, mspID, group, node, ou string) *org {
+	ca := issue(t, certSpec{msp: mspID, cn: "ca." + mspID})
+	return &org{ca: ca, group: group, peer: issue(t, certSpec{msp: mspID, cn: node, parent: &ca, ou: ou}),
+		admin: issue(t, certSpec{msp: mspID, cn: "Admin@" + mspID, parent: &ca, ou: "admin"})}
+}
+
+// org returns an organisation by MSP ID, the orderer org included.
+func (w *world) org(mspID string) *org {
+	if mspID == w.orderer.ca.msp {
+		return &w.orderer
+	}
+	return w.orgs[mspID]
+}
+
+// rotate replaces an organisation's root CA (and so its peer's, admin's
+// and hosts' identities; for the orderer org, the orderer's) with a new
+// one, in a configuration update signed by the organisation's own admin
+// (its MSP's mod_policy), ordered by the orderer of the configuration
+// before. The old root is gone from the new configuration.
+func (w *world) rotate(mspID string) { w.reconfigure(mspID, false, nil) }
+
+// rotateSignedBy is rotate with the update signed by the given identities.
+func (w *world) rotateSignedBy(mspID string, signers ...keyPair) {
+	w.reconfigure(mspID, false, signers)
+}
 
 // forgeOrdererRotation is an orderer CA rotation whose configuration block
 // the new, not yet trusted, orderer signs itself: what someone who does not
 // hold an orderer key of the channel could produce.
-func (w *world) forgeOrdererRotation() { w.reconfigure(w.orderer.ca.msp, true) }
+func (w *world) forgeOrdererRotation() { w.reconfigure(w.orderer.ca.msp, true, nil) }
 
-func (w *world) reconfigure(mspID string, selfSigned bool) {
+func (w *world) reconfigure(mspID string, selfSigned bool, signers []keyPair) {
+	o := w.org(mspID)
+	if signers == nil {
+		signers = []keyPair{o.admin}
+	}
 	var next keyPair
 	if mspID == w.orderer.ca.msp {
-		ca := newCert(w.t, mspID, "ca2.orderer", nil, nil)
-		next = newCert(w.t, mspID, "orderer0-2", &ca, nil)
-		w.orderer.ca = ca
+		ca := issue(w.t, certSpec{msp: mspID, cn: "ca2.orderer"})
+		next = issue(w.t, certSpec{msp: mspID, cn: "orderer0-2", parent: &ca, ou: "orderer"})
+		o.ca = ca
 	} else {
-		o := w.orgs[mspID]
-		o.ca = newCert(w.t, mspID, "ca2."+mspID, nil, nil)
-		o.peer = newCert(w.t, mspID, "peer0-2."+mspID, &o.ca, nil)
+		o.ca = issue(w.t, certSpec{msp: mspID, cn: "ca2." + mspID})
+		o.peer = issue(w.t, certSpec{msp: mspID, cn: "peer0-2." + mspID, parent: &o.ca, ou: "peer"})
 		for h, k := range w.hosts {
 			if k.msp == mspID {
 				delete(w.hosts, h)
 			}
 		}
 	}
-	w.lastCfg = w.height // the configuration block names itself
+	o.admin = issue(w.t, certSpec{msp: mspID, cn: "Admin2@" + mspID, parent: &o.ca, ou: "admin"})
+	o.crls = nil
 	if selfSigned {
 		w.orderer.peer, next = next, keyPair{}
 	}
-	w.config = w.configBlock()
-	w.configs = append(w.configs, w.config)
-	w.blocks = append(w.blocks, w.config)
+	w.update(signers, func(ch *common.ConfigGroup) { w.setMSP(ch, mspID) })
 	if next.cert != nil {
 		w.orderer.peer = next // signs the blocks after the configuration block
 	}
@@ -179,23 +243,12 @@ func mustMarshal(t testing.TB, m proto.Message) []byte {
 	return b
 }
 
-func (w *world) mspGroup(k keyPair) *common.ConfigGroup {
-	fc := mustMarshal(w.t, &msp.FabricMSPConfig{Name: k.msp, RootCerts: [][]byte{k.pem()}})
-	return &common.ConfigGroup{Values: map[string]*common.ConfigValue{
-		"MSP": {Value: mustMarshal(w.t, &msp.MSPConfig{Config: fc})}}}
-}
-
 func (w *world) configBlock() []byte {
-	app := &common.ConfigGroup{Groups: map[string]*common.ConfigGroup{}}
-	for _, o := range w.orgs {
-		app.Groups[o.ca.msp] = w.mspGroup(o.ca)
-	}
-	ord := &common.ConfigGroup{Groups: map[string]*common.ConfigGroup{"OrdererOrg": w.mspGroup(w.orderer.ca)}}
-	cfg := &common.ConfigEnvelope{Config: &common.Config{ChannelGroup: &common.ConfigGroup{
-		Groups: map[string]*common.ConfigGroup{"Application": app, "Orderer": ord}}}}
+	cfg := &common.ConfigEnvelope{Config: w.cfg, LastUpdate: w.lastUpdate}
 	payload := &common.Payload{Header: &common.Header{
 		ChannelHeader: mustMarshal(w.t, &common.ChannelHeader{Type: int32(common.HeaderType_CONFIG), ChannelId: "e2l",
-			Timestamp: timestamppb.New(t0.Add(time.Duration(w.height) * time.Second))})},
+			Timestamp: timestamppb.New(t0.Add(time.Duration(w.height) * time.Second))}),
+		SignatureHeader: mustMarshal(w.t, &common.SignatureHeader{Creator: w.orderer.peer.serialized(w.t), Nonce: []byte("c")})},
 		Data: mustMarshal(w.t, cfg)}
 	env := mustMarshal(w.t, &common.Envelope{Payload: mustMarshal(w.t, payload)})
 	return w.block([][]byte{env}, nil)
@@ -203,8 +256,9 @@ func (w *world) configBlock() []byte {
 
 // txOpts vary a transaction from the valid default.
 type txOpts struct {
-	creator   *keyPair // default: the host's identity
-	endorsers []string // default: ProviderMSP, UserMSP
+	creator   *keyPair  // default: the host's identity
+	endorsers []string  // default: ProviderMSP, UserMSP (their peers)
+	endorse   []keyPair // when set, these endorse instead
 	code      peer.TxValidationCode
 }
 
@@ -238,9 +292,14 @@ func (w *world) tx(b record.Batch, opt txOpts) (env []byte, txID string, ts time
 	h.Write(cpp)
 	prp := mustMarshal(t, &peer.ProposalResponsePayload{ProposalHash: h.Sum(nil),
 		Extension: mustMarshal(t, &peer.ChaincodeAction{Response: &peer.Response{Status: 200}})})
+	keys := opt.endorse
+	if keys == nil {
+		for _, m := range endorsers {
+			keys = append(keys, w.orgs[m].peer)
+		}
+	}
 	var ends []*peer.Endorsement
-	for _, m := range endorsers {
-		p := w.orgs[m].peer
+	for _, p := range keys {
 		id := p.serialized(t)
 		ends = append(ends, &peer.Endorsement{Endorser: id, Signature: p.sign(t, append(append([]byte{}, prp...), id...))})
 	}

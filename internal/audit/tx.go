@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 
@@ -15,11 +16,21 @@ import (
 )
 
 // TxOptions say what a record's transaction must look like.
+//
+// The endorsement policy is the channel's own: e2l's chaincode is deployed
+// with the channel's default (no --signature-policy), so Fabric validated
+// each transaction against /Channel/Application/Endorsement of the
+// configuration its block was ordered under (on e2l's network MAJORITY
+// Endorsement, each org's Endorsement being OR('<org>.peer')), and that is
+// what txProblems evaluates: endorsers must be peers (NodeOU) of their
+// organisation, not revoked, valid at the transaction's time.
 type TxOptions struct {
 	Channel   string // "e2l" when empty
 	Chaincode string // "e2l" when empty
-	// MinEndorsingOrgs is how many distinct organisations must have endorsed
-	// with a valid signature (2 when 0: MAJORITY of three).
+	// MinEndorsingOrgs, when above 0, additionally requires valid peer
+	// endorsements from that many distinct organisations: an explicit
+	// override that can only make the check stricter. 0: the channel's
+	// Endorsement policy alone.
 	MinEndorsingOrgs int
 }
 
@@ -29,9 +40,6 @@ func (o TxOptions) withDefaults() TxOptions {
 	}
 	if o.Chaincode == "" {
 		o.Chaincode = "e2l"
-	}
-	if o.MinEndorsingOrgs == 0 {
-		o.MinEndorsingOrgs = 2
 	}
 	return o
 }
@@ -67,32 +75,36 @@ func txProblems(tx *Tx, trust *Trust, opt TxOptions) []string {
 	if tx.ResponseStatus != 200 {
 		add("the chaincode answered status %d, not 200", tx.ResponseStatus)
 	}
-	// Endorsements: each must verify; distinct valid orgs must satisfy the policy.
-	orgs := map[string]bool{}
-	for i, e := range tx.Endorsements {
-		id, err := parseIdentity(e.GetEndorser())
-		if err != nil {
-			add("endorsement %d: %v", i, err)
-			continue
-		}
-		msg := append(append([]byte{}, tx.ResponsePayload...), e.GetEndorser()...)
-		if err := verifySignature(id.Cert, msg, e.GetSignature()); err != nil {
-			add("endorsement %d by %s (%s): %v", i, id.MSP, id.Cert.Subject.CommonName, err)
-			continue
-		}
-		if err := trust.VerifyCert(id.MSP, id.Cert, tx.Timestamp); err != nil {
-			add("endorsement %d by %s: %v", i, id.MSP, err)
-			continue
-		}
-		if m := trust.MSPs[id.MSP]; m != nil && m.Orderer {
-			add("endorsement %d is by orderer organisation %s", i, id.MSP)
-			continue
-		}
-		orgs[id.MSP] = true
+	// Endorsements: the channel's endorsement policy over those that verify.
+	var signed []SignedData
+	for _, e := range tx.Endorsements {
+		signed = append(signed, SignedData{Identity: e.GetEndorser(),
+			Data: append(append([]byte{}, tx.ResponsePayload...), e.GetEndorser()...), Signature: e.GetSignature()})
 	}
-	if len(orgs) < opt.MinEndorsingOrgs {
-		add("endorsement policy not met: valid endorsements from %d organisation(s) %s, need %d",
-			len(orgs), keys(orgs), opt.MinEndorsingOrgs)
+	name := func(i int) string { return fmt.Sprintf("endorsement %d", i) }
+	signers, rejected := trust.Signers(signed, name)
+	var dups []string
+	for _, r := range rejected {
+		if strings.HasSuffix(r, "counted once") {
+			dups = append(dups, r)
+		} else {
+			add("%s", r) // an honest peer's endorsement always verifies
+		}
+	}
+	if err := trust.evaluate(EndorsementPolicy, signers, dups, tx.Timestamp, name); err != nil {
+		add("endorsement policy not met: %v", err)
+	}
+	if opt.MinEndorsingOrgs > 0 {
+		orgs := map[string]bool{}
+		for _, s := range signers {
+			if m := trust.MSPs[s.ID.MSP]; m != nil && m.HasRole(s.ID.Cert, msp.MSPRole_PEER, tx.Timestamp) == nil {
+				orgs[s.ID.MSP] = true
+			}
+		}
+		if len(orgs) < opt.MinEndorsingOrgs {
+			add("endorsement policy not met: valid peer endorsements from %d organisation(s) %s, the override asks for %d",
+				len(orgs), keys(orgs), opt.MinEndorsingOrgs)
+		}
 	}
 	return p
 }
@@ -144,8 +156,9 @@ func recordProblems(tx *Tx, st Stored) []string {
 }
 
 // blockProblems checks a block on its own: the data hash in its header and
-// the orderers' signatures over it (at least one, each from an orderer
-// organisation's identity that verifies).
+// the orderers' signatures over it, which must satisfy the BlockValidation
+// policy of the configuration it was ordered under, each signer's
+// certificate judged at the block's time.
 func blockProblems(b *Block, trust *Trust) []string {
 	var p []string
 	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
@@ -157,8 +170,13 @@ func blockProblems(b *Block, trust *Trust) []string {
 		add("block %d: signature metadata: %v", b.Number, err)
 		return p
 	}
+	at, ok := blockTime(b)
+	if !ok {
+		add("block %d carries no timestamp to judge its signers' certificates at", b.Number)
+		return p
+	}
 	header := HeaderBytes(b.Block.GetHeader())
-	valid := 0
+	var signed []SignedData
 	for i, s := range md.GetSignatures() {
 		if len(s.GetSignatureHeader()) == 0 {
 			add("block %d: orderer signature %d has no signature header (BFT identifiers are not supported)", b.Number, i)
@@ -169,29 +187,13 @@ func blockProblems(b *Block, trust *Trust) []string {
 			add("block %d: orderer signature %d: %v", b.Number, i, err)
 			continue
 		}
-		id, err := parseIdentity(shdr.GetCreator())
-		if err != nil {
-			add("block %d: orderer signature %d: %v", b.Number, i, err)
-			continue
-		}
-		msg := bytes.Join([][]byte{md.GetValue(), s.GetSignatureHeader(), header}, nil)
-		if err := verifySignature(id.Cert, msg, s.GetSignature()); err != nil {
-			add("block %d: orderer signature %d by %s: %v", b.Number, i, id.MSP, err)
-			continue
-		}
-		m := trust.MSPs[id.MSP]
-		if m == nil || !m.Orderer {
-			add("block %d: signed by %s, not an orderer organisation", b.Number, id.MSP)
-			continue
-		}
-		if err := trust.VerifyCert(id.MSP, id.Cert, blockTime(b)); err != nil {
-			add("block %d: orderer signature %d: %v", b.Number, i, err)
-			continue
-		}
-		valid++
+		signed = append(signed, SignedData{Identity: shdr.GetCreator(),
+			Data: bytes.Join([][]byte{md.GetValue(), s.GetSignatureHeader(), header}, nil), Signature: s.GetSignature()})
 	}
-	if valid == 0 {
-		add("block %d: no valid orderer signature", b.Number)
+	name := func(i int) string { return fmt.Sprintf("orderer signature %d", i) }
+	signers, rejected := trust.Signers(signed, name)
+	if err := trust.evaluate(BlockValidationPolicy, signers, rejected, at, name); err != nil {
+		add("block %d: orderer signatures do not satisfy the channel's block validation policy: %v", b.Number, err)
 	}
 	return p
 }
@@ -205,13 +207,14 @@ func keys(m map[string]bool) string {
 	return "[" + strings.Join(ks, ", ") + "]"
 }
 
-// blockTime is the timestamp of the block's first transaction: when the
-// orderer cut it, near enough to check its certificate's validity.
-func blockTime(b *Block) time.Time {
+// blockTime is the timestamp of the block's first transaction that has
+// one: when the orderer cut it, near enough to judge its signers'
+// certificates at; false when no transaction carries a timestamp.
+func blockTime(b *Block) (time.Time, bool) {
 	for _, tx := range b.Txs {
 		if !tx.Timestamp.IsZero() {
-			return tx.Timestamp
+			return tx.Timestamp, true
 		}
 	}
-	return time.Now()
+	return time.Time{}, false
 }

@@ -1,6 +1,8 @@
-// Package collector holds what the collector's main assembles beyond the
-// components themselves: the spool as the watcher's sink, the readiness
-// rule, and the shutdown drain.
+// Package collector is the collector daemon's pipeline and lifecycle (Run):
+// Docker Engine events through the watcher into the spool, the spool's
+// records through the submitter onto the ledger, the HTTP endpoints, the
+// chain's continuation from the ledger (Resume) and the shutdown drain.
+// cmd/e2l-collector only parses the configuration and calls Run.
 package collector
 
 import (
@@ -21,7 +23,6 @@ type Spool interface {
 	Meta(key string) (string, error)
 	SetMeta(key, value string) error
 	Stats() spool.Stats
-	Notify() <-chan struct{}
 }
 
 // Sink adapts the spool to dockerwatch.Sink.

@@ -56,8 +56,12 @@ type Config struct {
 	MaxDelay     time.Duration // wait to fill a batch while others are in flight (default 200ms)
 	MaxInFlight  int           // transactions in flight (default 8)
 	DrainTimeout time.Duration // wait for in-flight commits on shutdown (default 10s)
-	BackoffMin   time.Duration // first retry delay (default 250ms)
-	BackoffMax   time.Duration // retry delay cap (default 5s: an outage ends, the backlog moves within seconds)
+	// DrainDeadline, when set and non-zero at shutdown, is when the wait for
+	// in-flight commits ends instead of DrainTimeout: the collector spends
+	// one drain budget on emptying the spool and on the last commits.
+	DrainDeadline func() time.Time
+	BackoffMin    time.Duration // first retry delay (default 250ms)
+	BackoffMax    time.Duration // retry delay cap (default 5s: an outage ends, the backlog moves within seconds)
 }
 
 func (c *Config) defaults() error {
@@ -194,9 +198,15 @@ func (s *Submitter) Run(ctx context.Context) error {
 		s.m.inFlight.Set(0)
 		return runErr
 	}
+	wait := s.cfg.DrainTimeout
+	if s.cfg.DrainDeadline != nil {
+		if d := s.cfg.DrainDeadline(); !d.IsZero() {
+			wait = max(time.Until(d), 0)
+		}
+	}
 	select {
 	case <-drained:
-	case <-s.after(s.cfg.DrainTimeout):
+	case <-s.after(wait):
 		s.log.Warn("drain timeout: leaving transactions in flight uncommitted in the spool")
 		cancelWork()
 		<-drained

@@ -16,6 +16,7 @@ import (
 
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -286,7 +287,8 @@ func TestCollectorRecordsASwarmService(t *testing.T) {
 // down while a third of the burst happens, then restarted: it resumes from
 // its spool and Docker's replay. Nothing lost, nothing twice, one chain —
 // or, if Docker's 256-event buffer rolled over meanwhile (other activity
-// on the machine), an honest gap covering exactly what is missing.
+// on the machine), a collector-down gap within the outage covering exactly
+// what is missing (groundtruth.GapRule Exact); no other gap.
 func TestCollectorSurvivesSIGKILLMidBurst(t *testing.T) {
 	if err := ensureTestImage(t.Context(), ""); err != nil {
 		t.Fatal(err)
@@ -299,8 +301,10 @@ func TestCollectorSurvivesSIGKILLMidBurst(t *testing.T) {
 	burst := startChurn(t, "", "e2l-it-sigkill", 30)
 	burst.waitRuns(t, 10, 5*time.Minute)
 	col.Kill()
+	killed := time.Now()
 	burst.waitRuns(t, 20, 5*time.Minute)
 	col.Restart()
+	chain.expectGaps(collectorDownGaps([]groundtruth.Window{collectorOutage(killed, time.Now())}))
 	burst.waitRuns(t, 30, 5*time.Minute)
 	burst.stop()
 	until := gt.sync()
@@ -310,7 +314,7 @@ func TestCollectorSurvivesSIGKILLMidBurst(t *testing.T) {
 		t.Error(err)
 	}
 	requireFaithful(t, c, true)
-	if c.Missing > 0 {
+	if len(c.Gaps) > 0 {
 		t.Logf("Docker's replay did not cover the outage: %d events reported by gaps (%s)", c.Covered, c.gapSummary())
 	}
 	var reasons []string

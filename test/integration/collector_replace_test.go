@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -34,6 +35,7 @@ func TestACollectorWithANewSpoolContinuesTheHostsChain(t *testing.T) {
 	runs.stop()
 	first.waitDrained(time.Now(), 2*time.Minute)
 	first.Stop()
+	stopped := time.Now()
 
 	// While no collector runs: events only the gap can account for.
 	down := startChurn(t, "", "e2l-it-replace-down", 2)
@@ -41,6 +43,10 @@ func TestACollectorWithANewSpoolContinuesTheHostsChain(t *testing.T) {
 	down.stop()
 
 	second := startCollector(t, id, collectorOptions{}) // a new, empty spool
+	// The one gap allowed: collector-replaced, from the first collector's
+	// stop record to the second's start, covering exactly what is missing.
+	chain.expectGaps(groundtruth.GapRule{Reason: record.GapCollectorReplaced, Exact: true,
+		Windows: []groundtruth.Window{{From: stopped.Add(-time.Minute).UnixNano(), To: time.Now().UnixNano()}}})
 	more := startChurn(t, "", "e2l-it-replace-b", 3)
 	more.waitRuns(t, 3, 2*time.Minute)
 	more.stop()

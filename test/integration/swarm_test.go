@@ -7,12 +7,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,14 +16,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
-
-	"github.com/e2l-project/e2l/internal/wire"
+	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -147,7 +139,7 @@ func TestSwarmStack(t *testing.T) {
 		t.FailNow()
 	}
 
-	t.Run("a service and a container created after the deploy are on the ledger under the node's identity", func(t *testing.T) {
+	t.Run("a service's and a container's whole lifecycles after the deploy are on the ledger under the node's identity", func(t *testing.T) {
 		svcName := fmt.Sprintf("e2lit-probe-svc-%d", time.Now().UnixNano())
 		svcID, err := docker(ctx, "", "service", "create", "--detach", "--no-resolve-image", "--quiet",
 			"--name", svcName, "--replicas", "0", testImage, "sleep", "600")
@@ -161,25 +153,58 @@ func TestSwarmStack(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _, _ = docker(context.WithoutCancel(ctx), "", "rm", "-f", ctrID) })
+		// Every kind of event the collector records of them, not only creates:
+		// a service update and remove; the container stopped (sleep ignores
+		// SIGTERM: kill, kill, die, stop) and removed.
+		for _, args := range [][]string{
+			{"service", "update", "--detach", "--label-add", "e2l.it=1", svcID},
+			{"service", "rm", svcID},
+			{"stop", "-t", "1", ctrID},
+			{"rm", ctrID},
+		} {
+			if _, err := docker(ctx, "", args...); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		contract := e2lContract(connectGateway(t, id))
-		for _, actor := range []struct{ kind, id string }{{"service", svcID}, {"container", ctrID}} {
-			var rec wire.Stored
-			eventually(t, 90*time.Second, time.Second, func() error {
-				var err error
-				rec, err = swarmFindEvent(t, contract, actor.id, actor.kind, "create")
-				return err
-			})
-			sealed, err := rec.Sealed()
-			if err != nil {
-				t.Fatalf("the %s's create record does not re-verify: %v", actor.kind, err)
+		want := map[string][]string{
+			"service":   {"create", "update", "remove"},
+			"container": {"create", "start", "kill", "die", "stop", "destroy"},
+		}
+		var problems []string
+		eventually(t, 90*time.Second, time.Second, func() error {
+			have := map[string][]string{}
+			problems = nil
+			for _, actor := range []string{svcID, ctrID} {
+				recs, err := swarmTimeline(t, contract, actor)
+				if err != nil {
+					return err
+				}
+				for _, rec := range recs {
+					sealed, err := rec.Sealed()
+					if err != nil {
+						problems = append(problems, fmt.Sprintf("record %s does not re-verify: %v", rec.ID, err))
+						continue
+					}
+					e := sealed.Record.Event
+					if e == nil {
+						continue
+					}
+					have[e.Type] = append(have[e.Type], e.Action)
+					if sealed.Record.Host != nodeName || rec.MSP != id.MSPID || rec.CertSHA256 != certSum {
+						problems = append(problems, fmt.Sprintf("%s %s recorded by host %q signed by %s %.12s, want the node's own %q %s %.12s",
+							e.Type, e.Action, sealed.Record.Host, rec.MSP, rec.CertSHA256, nodeName, id.MSPID, certSum))
+					}
+				}
 			}
-			if sealed.Record.Host != nodeName {
-				t.Errorf("%s create recorded by host %q, want %q", actor.kind, sealed.Record.Host, nodeName)
+			if missing := groundtruth.MissingActions(have, want); len(missing) > 0 {
+				return fmt.Errorf("not on the ledger yet: %v (have %v)", missing, have)
 			}
-			if rec.MSP != id.MSPID || rec.CertSHA256 != certSum {
-				t.Errorf("%s create signed by %s %s, want the node's own identity %s %s", actor.kind, rec.MSP, rec.CertSHA256, id.MSPID, certSum)
-			}
+			return nil
+		})
+		for _, p := range problems {
+			t.Error(p)
 		}
 	})
 
@@ -229,26 +254,47 @@ func TestSwarmStack(t *testing.T) {
 			}
 			return nil
 		})
-		var rules struct {
-			Data struct {
-				Groups []struct {
-					Rules []struct {
-						Name   string `json:"name"`
-						Health string `json:"health"`
-					} `json:"rules"`
-				} `json:"groups"`
-			} `json:"data"`
-		}
-		if err := swarmGetJSON(promURL+"/api/v1/rules", &rules); err != nil {
+		// Every alert rule of alerts.yml is loaded and evaluates without
+		// error against the collector's real series (health "ok"; "unknown"
+		// until its first evaluation, every 15 s).
+		alerts, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", "alerts.yml"))
+		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
-		for _, g := range rules.Data.Groups {
-			n += len(g.Rules)
+		var want []string
+		for _, m := range regexp.MustCompile(`(?m)^\s*-\s*alert:\s*(\S+)`).FindAllStringSubmatch(string(alerts), -1) {
+			want = append(want, m[1])
 		}
-		if n == 0 {
-			t.Errorf("Prometheus loaded no alert rules from the shipped configuration")
+		if len(want) == 0 {
+			t.Fatal("alerts.yml names no alert")
 		}
+		eventually(t, 2*time.Minute, 2*time.Second, func() error {
+			var rules struct {
+				Data struct {
+					Groups []struct {
+						Name  string `json:"name"`
+						Rules []struct {
+							Name      string `json:"name"`
+							Health    string `json:"health"`
+							LastError string `json:"lastError"`
+						} `json:"rules"`
+					} `json:"groups"`
+				} `json:"data"`
+			}
+			if err := swarmGetJSON(promURL+"/api/v1/rules", &rules); err != nil {
+				return err
+			}
+			var loaded []groundtruth.Rule
+			for _, g := range rules.Data.Groups {
+				for _, r := range g.Rules {
+					loaded = append(loaded, groundtruth.Rule{Group: g.Name, Name: r.Name, Health: r.Health, LastError: r.LastError})
+				}
+			}
+			if p := groundtruth.RuleProblems(loaded, want); len(p) > 0 {
+				return fmt.Errorf("alert rules: %s", strings.Join(p, "; "))
+			}
+			return nil
+		})
 	})
 
 	t.Run("the scrape passes promtool check metrics and serves every metric the alerts read", func(t *testing.T) {
@@ -305,383 +351,4 @@ func TestSwarmStack(t *testing.T) {
 			t.Error("the collector logged nothing")
 		}
 	})
-}
-
-// swarmLookTool finds a Prometheus tool, or skips the test: install Debian's
-// package prometheus (.ci/run does).
-func swarmLookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not found (install the Debian package prometheus): %v", name, err)
-	}
-	return p
-}
-
-// swarmEnsureManager makes this machine's Docker Engine a swarm manager if
-// it is in no swarm, and makes it leave again when the test ends. A
-// loopback advertise address keeps the one-node swarm off the machine's
-// networks (and makes the node's address, the scrape target, 127.0.0.1).
-func swarmEnsureManager(t *testing.T) {
-	t.Helper()
-	ctx := t.Context()
-	state, err := docker(ctx, "", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch state {
-	case "active true":
-		t.Log("the Docker Engine is already a swarm manager: using that swarm, leaving it as it is")
-		return
-	case "inactive false":
-	default:
-		t.Fatalf("the Docker Engine's swarm state is %q: need a manager or no swarm", state)
-	}
-	// swarm init creates the docker_gwbridge network and leave keeps it.
-	_, gwErr := docker(ctx, "", "network", "inspect", "docker_gwbridge")
-	hadGWBridge := gwErr == nil
-	if _, err := docker(ctx, "", "swarm", "init", "--advertise-addr", "127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(ctx)
-		if _, err := docker(ctx, "", "swarm", "leave", "--force"); err != nil {
-			t.Errorf("leave the swarm this test created: %v", err)
-			return
-		}
-		if !hadGWBridge {
-			if _, err := docker(ctx, "", "network", "rm", "docker_gwbridge"); err != nil {
-				t.Logf("remove docker_gwbridge, which the swarm created: %v", err)
-			}
-		}
-	})
-}
-
-// swarmBuildImages builds both images with `make image` (static binaries,
-// FROM scratch, no registry) under a test tag, checks the chaincode image
-// starts its binary, and returns the collector image.
-func swarmBuildImages(t *testing.T, root string) string {
-	t.Helper()
-	ctx := t.Context()
-	tag := fmt.Sprintf("it-%d", os.Getpid())
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "image",
-		"IMAGE_TAG="+tag, "COLLECTOR_IMAGE=e2l-collector-it", "CHAINCODE_IMAGE=e2l-chaincode-it", "IMAGE_CTX="+t.TempDir())
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make image: %v\n%s", err, out)
-	}
-	collector, chaincode := "e2l-collector-it:"+tag, "e2l-chaincode-it:"+tag
-	t.Cleanup(func() {
-		_, _ = docker(context.WithoutCancel(ctx), "", "image", "rm", collector, chaincode,
-			"e2l-collector-it:latest", "e2l-chaincode-it:latest")
-	})
-	for _, img := range []string{collector, chaincode} {
-		user, err := docker(ctx, "", "image", "inspect", img, "--format", "{{.Config.User}}")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
-			t.Errorf("image %s runs as %q, want a non-root uid", img, user)
-		}
-	}
-	// Without its environment the chaincode server exits with its
-	// configuration error code: the static binary runs on the empty base.
-	out, err := dockerCmd(ctx, "", "run", "--rm", "--network", "none", chaincode).CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "CHAINCODE_ID") {
-		t.Errorf("chaincode image without environment: %v\n%s", err, out)
-	}
-	return collector
-}
-
-// swarmRelay listens on ip and forwards each connection to target. It
-// returns the listening address; the relay stops when the test ends.
-func swarmRelay(t *testing.T, ip, target string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatalf("relay for %s: %v", target, err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	track := func(c net.Conn) {
-		mu.Lock()
-		defer mu.Unlock()
-		conns = append(conns, c)
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return // closed at cleanup
-			}
-			out, err := net.DialTimeout("tcp", target, 5*time.Second)
-			if err != nil {
-				_ = in.Close()
-				continue
-			}
-			track(in)
-			track(out)
-			wg.Add(2)
-			go func() { defer wg.Done(); _, _ = io.Copy(out, in); _ = out.Close() }()
-			go func() { defer wg.Done(); _, _ = io.Copy(in, out); _ = in.Close() }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
-
-// swarmProvision writes an enrolled-host directory (the identity's cert and
-// key, collector.env from env) and installs it with
-// deploy/swarm/provision-node.sh into a new node-local identity directory.
-func swarmProvision(t *testing.T, root string, id network.HostIdentity, nodeName string, env []string) string {
-	t.Helper()
-	from := t.TempDir()
-	for src, dst := range map[string]string{id.CertPath: "cert.pem", id.KeyPath: "key.pem"} {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(from, dst), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(from, "collector.env"), []byte(strings.Join(env, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// The identity directory's parent must be reachable by the container's
-	// uid: t.TempDir's parents are 0700.
-	parent, err := os.MkdirTemp("", "e2l-it-identity-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(parent, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(parent) })
-	to := filepath.Join(parent, "identity")
-	cmd := exec.CommandContext(t.Context(), filepath.Join(root, "deploy", "swarm", "provision-node.sh"),
-		"--from", from, "--to", to, "--host", nodeName)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("provision-node.sh: %v\n%s", err, out)
-	}
-	return to
-}
-
-// swarmSocketGID is the group of the Docker socket: the collector's group.
-func swarmSocketGID() (string, error) {
-	fi, err := os.Stat("/var/run/docker.sock")
-	if err != nil {
-		return "", err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", errors.New("no owner information for /var/run/docker.sock")
-	}
-	return strconv.FormatUint(uint64(st.Gid), 10), nil
-}
-
-// swarmFreePort returns a TCP port free on this machine now.
-func swarmFreePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// swarmDeploy deploys deploy/swarm/stack.yml with env, and removes the stack
-// and its spool volume when the test ends.
-func swarmDeploy(t *testing.T, root string, env []string) {
-	t.Helper()
-	ctx := t.Context()
-	cmd := exec.CommandContext(ctx, "docker", "stack", "deploy", "--resolve-image", "never",
-		"-c", filepath.Join(root, "deploy", "swarm", "stack.yml"), swarmStack)
-	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker stack deploy: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(ctx)
-		if _, err := docker(ctx, "", "stack", "rm", swarmStack); err != nil {
-			t.Errorf("docker stack rm: %v", err)
-			return
-		}
-		// stack rm returns before the tasks' containers are gone.
-		deadline := time.Now().Add(time.Minute)
-		for time.Now().Before(deadline) {
-			ids, _ := docker(ctx, "", "ps", "-aq", "--filter", "label=com.docker.stack.namespace="+swarmStack)
-			if ids == "" {
-				break
-			}
-			time.Sleep(time.Second)
-		}
-		for time.Now().Before(deadline) {
-			if _, err := docker(ctx, "", "volume", "rm", swarmStack+"_spool"); err == nil || strings.Contains(err.Error(), "no such volume") {
-				break
-			}
-			time.Sleep(time.Second)
-		}
-	})
-}
-
-// swarmCollectorContainer is the ID of the collector task's running container.
-func swarmCollectorContainer(t *testing.T) (string, error) {
-	ids, err := docker(t.Context(), "", "ps", "-q", "--filter", "label=com.docker.swarm.service.name="+swarmStack+"_collector")
-	if err != nil {
-		return "", err
-	}
-	if ids == "" || strings.Contains(ids, "\n") {
-		return "", fmt.Errorf("want one running collector container, have %q", ids)
-	}
-	return ids, nil
-}
-
-// swarmDumpLogs logs the collector service's tasks and logs.
-func swarmDumpLogs(t *testing.T) {
-	ctx := context.WithoutCancel(t.Context())
-	ps, _ := dockerCmd(ctx, "", "service", "ps", "--no-trunc", swarmStack+"_collector").CombinedOutput()
-	logs, _ := dockerCmd(ctx, "", "service", "logs", "--raw", swarmStack+"_collector").CombinedOutput()
-	t.Logf("docker service ps:\n%s\ndocker service logs:\n%s", ps, logs)
-}
-
-// swarmFindEvent pages through QueryTimeline of actor for a record of the
-// event type/action.
-func swarmFindEvent(t *testing.T, contract *client.Contract, actor, typ, action string) (wire.Stored, error) {
-	var page struct {
-		Records  []wire.Stored `json:"records"`
-		Bookmark string        `json:"bookmark"`
-	}
-	for bookmark, n := "", 0; n < 20; n++ {
-		out, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "0", bookmark))
-		if err != nil {
-			return wire.Stored{}, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
-		}
-		page.Records, page.Bookmark = nil, ""
-		if err := json.Unmarshal(out, &page); err != nil {
-			return wire.Stored{}, fmt.Errorf("QueryTimeline result %s: %w", out, err)
-		}
-		for _, st := range page.Records {
-			s, err := st.Sealed()
-			if err != nil {
-				return wire.Stored{}, fmt.Errorf("record %s does not re-verify: %w", st.ID, err)
-			}
-			if e := s.Record.Event; e != nil && e.Type == typ && e.Action == action {
-				return st, nil
-			}
-		}
-		if bookmark = page.Bookmark; bookmark == "" {
-			break
-		}
-	}
-	return wire.Stored{}, fmt.Errorf("no %s %s record of %s on the ledger yet", typ, action, actor)
-}
-
-// swarmStartPrometheus runs Prometheus with config on a free loopback port
-// until the test ends, and returns its URL.
-func swarmStartPrometheus(t *testing.T, bin, config string) string {
-	t.Helper()
-	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", swarmFreePort(t))
-	logPath := filepath.Join(dir, "prometheus.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		_ = logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("prometheus log:\n%s", b)
-		}
-	})
-	promURL := "http://" + addr
-	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
-		code, body, err := swarmGet(promURL + "/-/ready")
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("/-/ready %d: %s", code, body)
-		}
-		return nil
-	})
-	return promURL
-}
-
-// swarmQueryScalar runs an instant PromQL query that yields one sample.
-func swarmQueryScalar(promURL, query string) (float64, error) {
-	var res struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := swarmGetJSON(promURL+"/api/v1/query?query="+url.QueryEscape(query), &res); err != nil {
-		return 0, err
-	}
-	if res.Status != "success" {
-		return 0, fmt.Errorf("query %s: %s", query, res.Error)
-	}
-	if len(res.Data.Result) != 1 {
-		return 0, fmt.Errorf("query %s: %d samples", query, len(res.Data.Result))
-	}
-	s, _ := res.Data.Result[0].Value[1].(string)
-	return strconv.ParseFloat(s, 64)
-}
-
-var swarmHTTP = &http.Client{Timeout: 10 * time.Second}
-
-func swarmGet(u string) (int, string, error) {
-	resp, err := swarmHTTP.Get(u)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
-func swarmGetJSON(u string, into any) error {
-	code, body, err := swarmGet(u)
-	if err != nil {
-		return err
-	}
-	if code != http.StatusOK {
-		return fmt.Errorf("GET %s: %d %s", u, code, body)
-	}
-	return json.Unmarshal([]byte(body), into)
 }
