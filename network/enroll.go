@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Roles of an enrolled host (the certificate attribute e2l.role).
@@ -22,17 +24,25 @@ type EnrollOptions struct {
 	// Role is the e2l.role attribute put in the certificate: RoleCollector
 	// when empty; RoleNone leaves the attribute out.
 	Role string
+	// SwarmRole is the host's role in the host registry: wire.SwarmManager
+	// when empty, or wire.SwarmWorker.
+	SwarmRole string
+	// NoRegister leaves the host out of the host registry (the chaincode
+	// then refuses its records: for tests of that refusal).
+	NoRegister bool
 }
 
 // HostIdentity is an enrolled host's identity and collector environment.
 type HostIdentity struct {
-	Org      Org
-	MSPID    string
-	Host     string // the certificate's e2l.host attribute
-	Role     string // the certificate's e2l.role attribute, RoleNone if absent
-	CertPath string // <Dir>/hosts/<host>/cert.pem
-	KeyPath  string // <Dir>/hosts/<host>/key.pem
-	EnvPath  string // <Dir>/hosts/<host>/collector.env
+	Org   Org
+	MSPID string
+	Host  string // the certificate's e2l.host attribute
+	Role  string // the certificate's e2l.role attribute, RoleNone if absent
+	// SwarmRole is the host's registered Swarm role, empty if not registered.
+	SwarmRole string
+	CertPath  string // <Dir>/hosts/<host>/cert.pem
+	KeyPath   string // <Dir>/hosts/<host>/key.pem
+	EnvPath   string // <Dir>/hosts/<host>/collector.env
 	// Env is the content of collector.env (docs/TEAM-CONTRACTS.md), in file order.
 	Env []EnvVar
 }
@@ -70,7 +80,12 @@ func validHostName(h string) bool {
 // attributes e2l.host=<host> and e2l.role=<role> (both ecert attributes,
 // explicitly requested at enrollment), enrolls it and writes
 // hosts/<host>/{cert.pem,key.pem,collector.env}. Enrolling a host again
-// replaces its key and certificate.
+// replaces its key and certificate. Then, unless opts.NoRegister, it
+// registers the host as o's in the chaincode's host registry with
+// opts.SwarmRole (RegisterHost): whatever its e2l.role, so that the
+// chaincode judges an identity without the collector role by its role.
+// Enrolling a registered host again with the same Swarm role leaves the
+// registry as it is; with another role, it updates the role.
 func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts EnrollOptions) (HostIdentity, error) {
 	c := n.cfg
 	id := HostIdentity{Org: o, MSPID: o.MSPID(), Host: host, Role: opts.Role}
@@ -85,6 +100,13 @@ func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts Enrol
 	}
 	if strings.ContainsAny(id.Role, ",=:") {
 		return id, fmt.Errorf("role %q: must not contain ',', '=' or ':'", id.Role)
+	}
+	swarmRole := opts.SwarmRole
+	if swarmRole == "" {
+		swarmRole = wire.SwarmManager
+	}
+	if swarmRole != wire.SwarmManager && swarmRole != wire.SwarmWorker {
+		return id, fmt.Errorf("swarm role %q: want %s or %s", swarmRole, wire.SwarmManager, wire.SwarmWorker)
 	}
 	if err := c.awaitCA(ctx, o); err != nil {
 		return id, err
@@ -148,6 +170,13 @@ func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts Enrol
 	if err := os.WriteFile(id.EnvPath, []byte(b.String()), 0o644); err != nil {
 		return id, fmt.Errorf("write %s: %w", id.EnvPath, err)
 	}
+	if opts.NoRegister {
+		return id, nil
+	}
+	if err := n.RegisterHost(ctx, o, host, swarmRole); err != nil {
+		return id, fmt.Errorf("enrolled host %s, but not in the host registry: %w", host, err)
+	}
+	id.SwarmRole = swarmRole
 	return id, nil
 }
 

@@ -42,7 +42,13 @@ func TestCollectorsOnAMultiNodeSwarm(t *testing.T) {
 	managers := slices.DeleteFunc(slices.Clone(nodes), func(n *swarmNode) bool { return !n.manager })
 	suffix := randomSuffix()
 	for _, n := range nodes {
-		n.id = enrollHost(t, n.org, "it-msw-"+n.name+"-"+suffix, network.EnrollOptions{})
+		// Each org's admin registers its node with its Swarm role: only
+		// the managers' collectors may report swarm-scope events.
+		swarmRole := wire.SwarmWorker
+		if n.manager {
+			swarmRole = wire.SwarmManager
+		}
+		n.id = enrollHost(t, n.org, "it-msw-"+n.name+"-"+suffix, network.EnrollOptions{SwarmRole: swarmRole})
 		startCollector(t, n.id, collectorOptions{DockerHost: n.d.host})
 		n.gt = watchGroundTruth(t, n.d.host)
 		n.chain = newLedgerChain(t, n.id, 50)
