@@ -183,6 +183,19 @@ func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts Enrol
 // collectorEnv is the collector's environment for an identity of o: peer
 // endpoints of o first, then the others.
 func (n *Network) collectorEnv(o Org, id HostIdentity) []EnvVar {
+	return append([]EnvVar{{"E2L_HOST", id.Host}}, n.clientEnv(o, id.CertPath, id.KeyPath)...)
+}
+
+// AdminEnv is the e2l CLI's environment (E2L_* settings, the format of
+// collector.env) for o's admin, the identity that writes the host registry
+// (e2l host register|release).
+func (n *Network) AdminEnv(o Org) []EnvVar {
+	return n.clientEnv(o, n.cfg.peerAdminCert(o), n.cfg.peerAdminKey(o))
+}
+
+// clientEnv is the connection environment of a client identity of o: peer
+// endpoints of o first, then the others.
+func (n *Network) clientEnv(o Org, cert, key string) []EnvVar {
 	endpoints := []string{n.Peer(o).Endpoint}
 	for _, p := range n.Peers() {
 		if p.Org != o {
@@ -190,10 +203,9 @@ func (n *Network) collectorEnv(o Org, id HostIdentity) []EnvVar {
 		}
 	}
 	return []EnvVar{
-		{"E2L_HOST", id.Host},
-		{"E2L_MSP_ID", id.MSPID},
-		{"E2L_CERT", id.CertPath},
-		{"E2L_KEY", id.KeyPath},
+		{"E2L_MSP_ID", o.MSPID()},
+		{"E2L_CERT", cert},
+		{"E2L_KEY", key},
 		{"E2L_PEER_ENDPOINTS", strings.Join(endpoints, ",")},
 		{"E2L_PEER_TLS_CA", n.PeerTLSCABundle()},
 		{"E2L_CHANNEL", ChannelName},

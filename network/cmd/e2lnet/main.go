@@ -9,6 +9,7 @@
 //	e2lnet show-host     --host NAME [--org ORG]
 //	e2lnet deploy-cc [--chaincode-bin PATH]  deploy the chaincode as the next sequence
 //	e2lnet env       --org ORG               print the peer CLI environment of ORG's admin
+//	e2lnet admin-env --org ORG               print the e2l CLI settings (E2L_*) of ORG's admin
 //	e2lnet stop|start NODE                   stop or start one node (orderer-provider, peer-user, ...)
 //
 // Common flags: --dir (default .e2l/network, env E2L_NET_DIR).
@@ -58,6 +59,7 @@ commands:
   show-host      print a host's registry entry and history (JSON)
   deploy-cc  deploy the chaincode binary as the next definition sequence
   env        print the peer CLI environment for an org's admin (--org)
+  admin-env  print the e2l CLI settings (E2L_*, an --env-file) of an org's admin (--org)
   stop NODE  stop one node (see status for names)
   start NODE start one node
 
@@ -109,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		fs.StringVar(&to, "to", "", "the organisation that may take the host over")
 	case "show-host":
 		hostFlags()
-	case "env":
+	case "env", "admin-env":
 		fs.StringVar(&org, "org", "", "organisation: Provider, Developer or User")
 	case "deploy-cc", "status", "stop", "start":
 	default:
@@ -171,6 +173,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 		if ord, err := n.OrdererCLIArgs(); err == nil {
 			fmt.Fprintf(out, "# orderer flags: %s\n", strings.Join(ord, " "))
+		}
+	case "admin-env":
+		o, err := network.ParseOrg(org)
+		if err != nil {
+			return err
+		}
+		for _, e := range n.AdminEnv(o) {
+			fmt.Fprintf(out, "%s=%s\n", e.Key, e.Value)
 		}
 	case "stop", "start":
 		if fs.NArg() != 1 {
