@@ -48,20 +48,20 @@ func main() {
 const usage = `usage: e2lnet <command> [flags]
 
 commands:
-  up         create the network, or restart the one in --dir; returns when ready
-  down       stop every node (--purge also deletes the state directory)
-  status     list the nodes and whether they run
-  enroll     enroll a host identity (--org, --host, --role) and write its collector.env,
-             then register the host as the org's (--swarm-role; --no-register skips it)
+  up             create the network, or restart the one in --dir; returns when ready
+  down           stop every node (--purge also deletes the state directory)
+  status         list the nodes and whether they run
+  enroll         enroll a host identity (--org, --host, --role) and write its collector.env,
+                 then register the host as the org's (--swarm-role; --no-register skips it)
   register-host  register a host in the chaincode's host registry as the org's admin
                  (--org, --host, --swarm-role); again with the same role: no change
   release-host   let another org (--to) take over the org's host (--org, --host)
-  show-host      print a host's registry entry and history (JSON)
-  deploy-cc  deploy the chaincode binary as the next definition sequence
-  env        print the peer CLI environment for an org's admin (--org)
-  admin-env  print the e2l CLI settings (E2L_*, an --env-file) of an org's admin (--org)
-  stop NODE  stop one node (see status for names)
-  start NODE start one node
+  show-host      print a host's registry entry and history (JSON; --host, --org)
+  deploy-cc      deploy the chaincode binary as the next definition sequence
+  env            print the peer CLI environment for an org's admin (--org)
+  admin-env      print the e2l CLI settings (E2L_*, an --env-file) of an org's admin (--org)
+  stop NODE      stop one node (see status for names)
+  start NODE     start one node
 
 Run "e2lnet <command> -h" for the flags of a command.
 `
