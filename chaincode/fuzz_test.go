@@ -19,7 +19,7 @@ import (
 // outcome: new records, duplicates, witnesses, conflicts, forks, other
 // hosts, future dates, garbage.
 func fuzzSeeds(t testing.TB) (map[string][]byte, []string) {
-	l := newLedger()
+	l := newWorld(t)
 	node1 := collector("node1", "ProviderMSP")
 	g := newChain("node1")
 	base := g.batch(t, start(), containerEvent("create", "c1"), heartbeat())
