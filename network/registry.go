@@ -9,6 +9,8 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/internal/wire"
@@ -24,8 +26,8 @@ const registryTimeout = 2 * time.Minute
 // changes nothing; another org's host is refused (host-owned) unless its
 // owner released it to o. It returns once the transaction committed VALID
 // and every running peer has the block, so that the host's first batch,
-// wherever it is endorsed, finds the registration. A refusal's error
-// carries the chaincode's message (wire.ParseRefusal finds it).
+// wherever it is endorsed, finds the registration. A refusal is returned
+// as the chaincode's *wire.Refusal, wrapped (errors.Is(err, wire.CodeHostOwned)).
 func (n *Network) RegisterHost(ctx context.Context, o Org, host, swarmRole string) error {
 	return n.submitAsAdmin(ctx, o, "RegisterHost", host, swarmRole)
 }
@@ -52,7 +54,7 @@ func (n *Network) GetHost(ctx context.Context, o Org, host string) (wire.HostReg
 	defer closeGW()
 	b, err := e2lContract(gw).EvaluateWithContext(ctx, "GetHost", client.WithArguments(host))
 	if err != nil {
-		return reg, fmt.Errorf("GetHost %s as %s admin: %w", host, o, err)
+		return reg, chaincodeError(fmt.Sprintf("GetHost(%s) as %s admin", host, o), err)
 	}
 	if err := json.Unmarshal(b, &reg); err != nil {
 		return reg, fmt.Errorf("GetHost %s: %w", host, err)
@@ -77,7 +79,7 @@ func (n *Network) submitAsAdmin(ctx context.Context, o Org, fn string, args ...s
 	defer closeGW()
 	_, commit, err := e2lContract(gw).SubmitAsyncWithContext(ctx, fn, client.WithArguments(args...))
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return chaincodeError(what, err)
 	}
 	status, err := commit.StatusWithContext(ctx)
 	if err != nil {
@@ -90,6 +92,25 @@ func (n *Network) submitAsAdmin(ctx context.Context, o Org, fn string, args ...s
 		return fmt.Errorf("%s: committed in block %d: %w", what, status.BlockNumber, err)
 	}
 	return nil
+}
+
+// chaincodeError is err of the call what: the chaincode's refusal (a
+// *wire.Refusal: errors.Is(err, wire.CodeHostOwned)) when the Gateway's
+// status or one of its peers' details carries one, else err as is.
+func chaincodeError(what string, err error) error {
+	s := status.Convert(err)
+	msgs := []string{s.Message()}
+	for _, d := range s.Details() {
+		if ed, ok := d.(*gateway.ErrorDetail); ok {
+			msgs = append(msgs, ed.GetMessage())
+		}
+	}
+	for _, m := range msgs {
+		if r, ok := wire.ParseRefusal(m); ok {
+			return fmt.Errorf("%s: %w", what, r)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // awaitBlock waits until every running peer's ledger holds block.
