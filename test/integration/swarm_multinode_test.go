@@ -280,6 +280,22 @@ func TestCollectorsOnAMultiNodeSwarm(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the host registry holds each node with its org and Swarm role", func(t *testing.T) {
+		for _, n := range nodes {
+			reg, err := testNet.GetHost(t.Context(), network.User, n.id.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wire.SwarmWorker
+			if n.manager {
+				want = wire.SwarmManager
+			}
+			if reg.MSP != n.org.MSPID() || reg.SwarmRole != want {
+				t.Errorf("%s: registered to %s as %s, want %s as %s", n.name, reg.MSP, reg.SwarmRole, n.org.MSPID(), want)
+			}
+		}
+	})
+
 	t.Run("e2l verify passes on every node's chain", func(t *testing.T) {
 		for _, n := range nodes {
 			requireVerified(t, cli, n.id.Host)
