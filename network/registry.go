@@ -81,15 +81,15 @@ func (n *Network) submitAsAdmin(ctx context.Context, o Org, fn string, args ...s
 	if err != nil {
 		return chaincodeError(what, err)
 	}
-	status, err := commit.StatusWithContext(ctx)
+	st, err := commit.StatusWithContext(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: commit status of %s: %w", what, commit.TransactionID(), err)
 	}
-	if !status.Successful {
-		return fmt.Errorf("%s: transaction %s committed in block %d as %s", what, status.TransactionID, status.BlockNumber, status.Code)
+	if !st.Successful {
+		return fmt.Errorf("%s: transaction %s committed in block %d as %s", what, st.TransactionID, st.BlockNumber, st.Code)
 	}
-	if err := n.cfg.awaitBlock(ctx, status.BlockNumber); err != nil {
-		return fmt.Errorf("%s: committed in block %d: %w", what, status.BlockNumber, err)
+	if err := n.cfg.awaitBlock(ctx, st.BlockNumber); err != nil {
+		return fmt.Errorf("%s: committed in block %d: %w", what, st.BlockNumber, err)
 	}
 	return nil
 }
