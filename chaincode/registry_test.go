@@ -3,6 +3,8 @@ package chaincode_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -338,5 +340,46 @@ func TestListRegistry(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("registry %v\nwant %v", got, want)
+	}
+}
+
+// A peer failing to read the state is not a refusal: the client retries it.
+func TestReadFailuresAreNotRefusals(t *testing.T) {
+	l := newWorld(t)
+	batch := batchJSON(t, newChain("node1").batch(t, start()))
+	for _, prefix := range []string{"\x00hostreg\x00", "\x00rec\x00", "\x00chain\x00"} {
+		t.Run("RecordEvents reading "+strings.Trim(strings.ReplaceAll(prefix, "\x00", " "), " "), func(t *testing.T) {
+			stub := l.tx(t0)
+			stub.failGet.prefix, stub.failGet.err = prefix, errors.New("GET_STATE failed: transaction ID: x: timeout")
+			_, err := chaincode.New().RecordEvents(txContext(stub, collector("node1", "ProviderMSP")), batch)
+			if err == nil || !strings.Contains(err.Error(), "GET_STATE failed") {
+				t.Fatalf("error %v", err)
+			}
+			if r, ok := wire.ParseRefusal(err.Error()); ok {
+				t.Fatalf("a read failure reads as refusal %+v", *r)
+			}
+		})
+	}
+	t.Run("RegisterHost", func(t *testing.T) {
+		stub := l.tx(t0)
+		stub.failGet.prefix, stub.failGet.err = "", errors.New("GET_STATE failed")
+		_, err := chaincode.New().RegisterHost(txContext(stub, orgAdmin("ProviderMSP")), "node9", wire.SwarmManager)
+		if _, ok := wire.ParseRefusal(fmt.Sprint(err)); err == nil || ok {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+func TestRegistryReadsAreEvaluateTransactions(t *testing.T) {
+	ev := chaincode.New().GetEvaluateTransactions()
+	for _, fn := range []string{"GetHost", "ListRegistry"} {
+		if !slices.Contains(ev, fn) {
+			t.Errorf("%s is not an evaluate transaction", fn)
+		}
+	}
+	for _, fn := range []string{"RegisterHost", "ReleaseHost", "RecordEvents"} {
+		if slices.Contains(ev, fn) {
+			t.Errorf("%s is an evaluate transaction", fn)
+		}
 	}
 }
