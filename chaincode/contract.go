@@ -45,11 +45,12 @@ const (
 // record.MaxSnapshotItems containers: its rec, chain and type keys and one
 // actor key per container). A batch may cause at most MaxBatchWrites
 // writes, counted as if every record were new (so the refusal does not
-// depend on the ledger's state), the host key included: 16 full snapshot
-// parts, or any 50-record batch of events (7 writes at most each).
+// depend on the ledger's state), its host key included: 16 full snapshot
+// parts (8,000 containers), while a 50-record batch of events writes at
+// most 351 keys (7 per event). Any valid record fits in a batch on its own.
 const (
 	MaxRecordWrites = 3 + record.MaxSnapshotItems
-	MaxBatchWrites  = 16 * MaxRecordWrites
+	MaxBatchWrites  = 1 + 16*MaxRecordWrites
 )
 
 // MaxHostHistory bounds a host's registry history: RecordEvents reads the

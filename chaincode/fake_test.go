@@ -74,8 +74,13 @@ type fakeStub struct {
 	reads     map[string]bool
 	paginated bool
 	event     *peer.ChaincodeEvent
-	// failEvent makes SetEvent fail.
+	// failEvent makes SetEvent fail; failGet makes GetState fail for keys
+	// with this prefix.
 	failEvent error
+	failGet   struct {
+		prefix string
+		err    error
+	}
 	// fn, args and creator serve contractapi's Invoke path.
 	fn      string
 	args    []string
@@ -99,6 +104,9 @@ func (s *fakeStub) SplitCompositeKey(k string) (string, []string, error) {
 func (s *fakeStub) GetState(k string) ([]byte, error) {
 	if k == "" {
 		return nil, errors.New("key must not be an empty string")
+	}
+	if s.failGet.err != nil && strings.HasPrefix(k, s.failGet.prefix) {
+		return nil, s.failGet.err
 	}
 	s.reads[k] = true
 	return s.ledger.state[k], nil

@@ -87,6 +87,16 @@ func FuzzRecordEvents(f *testing.F) {
 		if stub.event == nil {
 			t.Fatal("no chaincode event")
 		}
+		planned := 1
+		for i := range b.Records {
+			planned += chaincode.RecordWrites(&b.Records[i].Record)
+		}
+		if len(stub.writes) > planned || planned > chaincode.MaxBatchWrites {
+			t.Fatalf("%d keys written, %d counted against the bound of %d", len(stub.writes), planned, chaincode.MaxBatchWrites)
+		}
+		if k := mustKey(t, "hostreg", "node1"); !stub.reads[k] || stub.writes[k] != nil {
+			t.Fatal("the registry entry was not read, or was written")
+		}
 		for i, s := range b.Records {
 			st := res.Records[i]
 			if st.ID != s.ID || st.Seq != s.Record.Seq {

@@ -157,8 +157,8 @@ func checkRegistration(stub shim.ChaincodeStubInterface, s signer, b record.Batc
 		return err
 	}
 	if reg == nil {
-		return refuse(wire.CodeNotRegistered, "host %q is not registered: an admin of the organisation that owns it registers it before its collector writes (e2l host register %s --swarm-role manager|worker, or make register HOST=%s ORG=<org>)",
-			s.host, s.host, s.host)
+		return refuse(wire.CodeNotRegistered, "host %q is not registered: an admin of the organisation that owns it (%s, if this collector's) registers it before its collector writes (e2l host register %s, or make register HOST=%s ORG=<org> SWARM_ROLE=manager|worker)",
+			s.host, s.msp, s.host, s.host)
 	}
 	if reg.MSP != s.msp {
 		return refuse(wire.CodeHostOwned, "host %q is registered to %s, but the signer %q is of %s: only collectors of %s write its records (a host moves when %s's admin releases it and the new organisation's admin registers it)",

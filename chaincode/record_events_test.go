@@ -201,7 +201,7 @@ func TestRecordEventsRefuses(t *testing.T) {
 		{"another host's records are denied", newWorld(t), collector("node2", "DeveloperMSP"), batchJSON(t, good), wire.CodeAccessDenied, 0,
 			`e2l-refusal access-denied record 0 (` + good[0].ID + `): the record is for host "node1" but the signer's e2l.host is "node2"`},
 		{"an unregistered host is refused", newLedger(), node1, batchJSON(t, good), wire.CodeNotRegistered, -1,
-			`e2l-refusal not-registered: host "node1" is not registered: an admin of the organisation that owns it registers it before its collector writes (e2l host register node1 --swarm-role manager|worker, or make register HOST=node1 ORG=<org>)`},
+			`e2l-refusal not-registered: host "node1" is not registered: an admin of the organisation that owns it (ProviderMSP, if this collector's) registers it before its collector writes (e2l host register node1, or make register HOST=node1 ORG=<org> SWARM_ROLE=manager|worker)`},
 		{"another organisation's collector claiming the host is refused", newWorld(t), collector("node1", "DeveloperMSP"), batchJSON(t, good), wire.CodeHostOwned, -1,
 			`e2l-refusal host-owned: host "node1" is registered to ProviderMSP, but the signer "x509::CN=node1,OU=client::CN=ca.developer" is of DeveloperMSP: only collectors of ProviderMSP write its records (a host moves when ProviderMSP's admin releases it and the new organisation's admin registers it)`},
 		{"a worker reporting a swarm event is refused", newWorld(t), collector("wkr1", "ProviderMSP"), batchJSON(t, workerSwarm), wire.CodeNotAManager, 1,

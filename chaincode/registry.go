@@ -225,7 +225,11 @@ func readAdmin(ci cid.ClientIdentity) (admin, error) {
 		return a, refuse(wire.CodeNotAdmin, "identity %q of %s is not an admin of its organisation (its certificate has no OU=%s): the host registry is written by an org admin (Admin@<org>)",
 			a.id, a.msp, AdminOU)
 	}
-	if role, found, err := ci.GetAttributeValue(AttrRole); err != nil || (found && role == RoleCollector) {
+	role, found, err := ci.GetAttributeValue(AttrRole)
+	switch {
+	case err != nil:
+		return a, refuse(wire.CodeNotAdmin, "identity %q of %s: read attribute %s: %v", a.id, a.msp, AttrRole, err)
+	case found && role == RoleCollector:
 		return a, refuse(wire.CodeNotAdmin, "identity %q of %s is a collector (%s=%s): a collector never writes the host registry",
 			a.id, a.msp, AttrRole, RoleCollector)
 	}

@@ -138,3 +138,27 @@ func TestErrorsIsMatchesTheCode(t *testing.T) {
 		t.Errorf("Code.Error() = %q", wire.CodeNotAdmin.Error())
 	}
 }
+
+// Whatever a message holds, a refusal found in it formats to text that
+// parses back to the same refusal.
+func FuzzParseRefusal(f *testing.F) {
+	for _, c := range wire.Codes() {
+		f.Add(wire.RefuseRecord(c, 7, testID, "m: (x)").Error())
+		f.Add("chaincode response 500, " + wire.Refuse(c, "a message").Error())
+	}
+	f.Add(`e2l-refusal conflict record 1 ("a\"b"): q`)
+	f.Add("e2l-refusal nope: x e2l-refusal conflict: y")
+	f.Fuzz(func(t *testing.T, msg string) {
+		r, ok := wire.ParseRefusal(msg)
+		if !ok {
+			return
+		}
+		if !r.Code.Valid() || !strings.Contains(msg, "e2l-refusal "+string(r.Code)) {
+			t.Fatalf("parsed %+v out of %q", *r, msg)
+		}
+		again, ok := wire.ParseRefusal(r.Error())
+		if !ok || *again != *r {
+			t.Fatalf("%+v formats to %q, which parses to %+v, %v", *r, r.Error(), again, ok)
+		}
+	})
+}
