@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -13,6 +11,8 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Stages of a transaction (label values of the outcome metrics).
@@ -96,21 +96,10 @@ func (e *CommitCodeError) Error() string {
 	return fmt.Sprintf("transaction %s committed with status %d (%s)", e.TransactionID, int32(e.Code), e.Code)
 }
 
-// Chaincode messages. The e2l contract names a refused record as
-// "record <index> (<id>): <reason>", possibly after "invalid batch: "; the
-// peer may put "chaincode response <status>, " in front.
-var recordRefusal = regexp.MustCompile(`^(?:invalid batch: )?record (\d+) \(([0-9a-f]*)\): (.*)$`)
-
-// Prefixes of the contract's errors that refuse the call rather than a record.
-var deniedPrefixes = []string{"access denied", "bad argument", "invalid batch", "corrupt state"}
-
 // Gateway messages that refuse a call for want of reachable endorsing
 // peers (FailedPrecondition, e.g. two of three peers down under a MAJORITY
 // policy): an availability problem, retried and reported as unavailable.
 var noEndorsersMessages = []string{"no combination of peers can be derived", "no peers available", "failed to select a set of endorsers"}
-
-// Reasons after a record prefix that come from the peer, not from the record.
-var transientRecordCauses = []string{"read:", "read ", "put state", "set event"}
 
 // classify turns a SubmitBatch error into an outcome.
 func classify(err error) outcome {
@@ -232,30 +221,16 @@ func chaincodeRefusal(err error) (c class, index int, id string, ok bool) {
 	return 0, -1, "", false
 }
 
-// refusalMessage reports whether a chaincode message refuses a record (and
-// which, by its index in the batch) or the whole call.
+// refusalMessage reports whether a chaincode message is the contract's
+// refusal (wire.Refusal) of a record (which, by its index in the batch) or
+// of the whole call. Anything else (a peer's read failure, say) is not.
 func refusalMessage(m string) (c class, index int, id string, ok bool) {
-	if i := strings.Index(m, "chaincode response "); i >= 0 {
-		if j := strings.Index(m[i:], ", "); j >= 0 {
-			m = m[i+j+2:]
-		}
+	r, ok := wire.ParseRefusal(m)
+	switch {
+	case !ok:
+		return 0, -1, "", false
+	case r.Denied():
+		return classDenied, -1, "", true
 	}
-	if sm := recordRefusal.FindStringSubmatch(m); sm != nil {
-		for _, p := range transientRecordCauses {
-			if strings.HasPrefix(sm[3], p) {
-				return 0, -1, "", false
-			}
-		}
-		idx, err := strconv.Atoi(sm[1])
-		if err != nil {
-			idx = -1
-		}
-		return classRefused, idx, sm[2], true
-	}
-	for _, p := range deniedPrefixes {
-		if strings.HasPrefix(m, p) {
-			return classDenied, -1, "", true
-		}
-	}
-	return 0, -1, "", false
+	return classRefused, r.Index, r.ID, true
 }
