@@ -383,3 +383,26 @@ func TestRegistryReadsAreEvaluateTransactions(t *testing.T) {
 		}
 	}
 }
+
+func TestCorruptStateIsRefusedAsSuch(t *testing.T) {
+	node1 := collector("node1", "ProviderMSP")
+	rs := newChain("node1").batch(t, start())
+	t.Run("a registry entry that does not decode", func(t *testing.T) {
+		l := newWorld(t)
+		l.state[mustKey(t, "hostreg", "node1")] = []byte("{")
+		_, _, err := invoke(t, l, node1, t0, batchJSON(t, rs))
+		if r := refusal(t, err, wire.CodeCorruptState, -1); r.Message != `registry entry of "node1": unexpected end of JSON input` {
+			t.Errorf("message %q", r.Message)
+		}
+		_, err = getHost(t, l, "node1")
+		refusal(t, err, wire.CodeCorruptState, -1)
+	})
+	t.Run("a stored record that does not decode", func(t *testing.T) {
+		l := newWorld(t)
+		l.state[mustKey(t, "rec", rs[0].ID)] = []byte("x")
+		_, _, err := invoke(t, l, node1, t0, batchJSON(t, rs))
+		if r := refusal(t, err, wire.CodeCorruptState, 0); !r.Denied() || r.ID != rs[0].ID {
+			t.Errorf("refusal %+v: want a call refusal naming the record", *r)
+		}
+	})
+}

@@ -199,33 +199,10 @@ func commitCode(o outcome, code peer.TxValidationCode) outcome {
 	return o
 }
 
-// chaincodeRefusal looks for the contract's refusal in the error's gRPC
-// details (one per endorsing peer) and message.
+// chaincodeRefusal classifies the contract's refusal found in err
+// (FindRefusal).
 func chaincodeRefusal(err error) (c class, index int, id string, ok bool) {
-	st, isStatus := status.FromError(err) // also finds a *client.TransactionError's status
-	if !isStatus {
-		return 0, -1, "", false
-	}
-	var msgs []string
-	for _, d := range st.Details() {
-		if detail, ok := d.(*gateway.ErrorDetail); ok {
-			msgs = append(msgs, detail.GetMessage())
-		}
-	}
-	msgs = append(msgs, st.Message())
-	for _, m := range msgs {
-		if c, index, id, ok := refusalMessage(m); ok {
-			return c, index, id, true
-		}
-	}
-	return 0, -1, "", false
-}
-
-// refusalMessage reports whether a chaincode message is the contract's
-// refusal (wire.Refusal) of a record (which, by its index in the batch) or
-// of the whole call. Anything else (a peer's read failure, say) is not.
-func refusalMessage(m string) (c class, index int, id string, ok bool) {
-	r, ok := wire.ParseRefusal(m)
+	r, ok := FindRefusal(err)
 	switch {
 	case !ok:
 		return 0, -1, "", false
@@ -233,4 +210,27 @@ func refusalMessage(m string) (c class, index int, id string, ok bool) {
 		return classDenied, -1, "", true
 	}
 	return classRefused, r.Index, r.ID, true
+}
+
+// FindRefusal returns the e2l contract's refusal (wire.Refusal) carried by
+// a Gateway error: in the gRPC status's details (one per endorsing peer,
+// "chaincode response 500, e2l-refusal ...") or its message, or a
+// *wire.Refusal in err's chain (a fake contract's). Any caller of the
+// contract through the Gateway can use it.
+func FindRefusal(err error) (*wire.Refusal, bool) {
+	if r := (*wire.Refusal)(nil); errors.As(err, &r) {
+		return r, true
+	}
+	st, isStatus := status.FromError(err) // also finds a *client.TransactionError's status
+	if !isStatus {
+		return nil, false
+	}
+	for _, d := range st.Details() {
+		if detail, ok := d.(*gateway.ErrorDetail); ok {
+			if r, ok := wire.ParseRefusal(detail.GetMessage()); ok {
+				return r, true
+			}
+		}
+	}
+	return wire.ParseRefusal(st.Message())
 }

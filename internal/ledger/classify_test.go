@@ -157,3 +157,25 @@ func TestClassifyOtherErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestFindRefusalReadsTheGatewaysDetails(t *testing.T) {
+	want := wire.RefuseRecord(wire.CodeHostOwned, 0, testID, `host "a" is registered to ProviderMSP`)
+	g := &fakeGateway{}
+	g.set(func(g *fakeGateway) {
+		g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction, see attached details for more info",
+			"failed to connect", "chaincode response 500, "+want.Error())
+	})
+	_, err := plainConn(t, startGateway(t, g, nil)).SubmitBatch(t.Context(), []byte(`{"records":[]}`))
+	got, ok := FindRefusal(err)
+	if !ok || *got != *want {
+		t.Fatalf("FindRefusal = %+v, %v; want %+v\nerror: %v", got, ok, *want, err)
+	}
+	if got, ok := FindRefusal(fmt.Errorf("submit: %w", want)); !ok || got != want {
+		t.Errorf("FindRefusal of a wrapped Refusal = %+v, %v", got, ok)
+	}
+	for _, err := range []error{errors.New(want.Error()), gatewayError(t, codes.Unavailable, "down"), nil} {
+		if r, ok := FindRefusal(err); ok {
+			t.Errorf("FindRefusal(%v) = %+v", err, *r)
+		}
+	}
+}
