@@ -237,7 +237,7 @@ func (w *world) tx(b record.Batch, opt txOpts) (env []byte, txID string, ts time
 	h.Write(shdr)
 	h.Write(cpp)
 	prp := mustMarshal(t, &peer.ProposalResponsePayload{ProposalHash: h.Sum(nil),
-		Extension: mustMarshal(t, &peer.ChaincodeAction{Response: &peer.Response{Status: 200}})})
+		Extension: mustMarshal(t, &peer.ChaincodeAction{Response: &peer.Response{Status: 200}, Results: recordResults(t, b, creator, txID, ts)})})
 	var ends []*peer.Endorsement
 	for _, m := range endorsers {
 		p := w.orgs[m].peer
