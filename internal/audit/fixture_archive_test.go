@@ -110,6 +110,11 @@ func newCertOU(t testing.TB, mspID, cn string, parent keyPair, ou string) keyPai
 	return keyPair{cert: cert, key: key, msp: mspID}
 }
 
+// nextTx is the ID and time invoke (or tx) gives the next transaction.
+func (w *world) nextTx() (string, time.Time) {
+	return fmt.Sprintf("%064x", w.txN+1), t0.Add(time.Duration(w.txN+1) * time.Second)
+}
+
 // invoke builds an endorsed transaction of the e2l chaincode with any
 // arguments and read/write set, signed by creator and endorsed by
 // ProviderMSP and UserMSP.
@@ -182,7 +187,7 @@ func (r *registry) commit(host, mspID string, args []string, item wire.HostOwner
 		next.MSP, next.SwarmRole, next.ReleasedTo = item.MSP, item.SwarmRole, ""
 	}
 	next.AdminCertSHA256 = CertSHA256(creator.cert)
-	txID := fmt.Sprintf("%064x", w.txN+1) // the ID invoke gives it
+	txID, _ := w.nextTx()
 	next.TxID = txID
 	next.History[len(next.History)-1].TxID = txID
 	v, err := json.Marshal(next)
