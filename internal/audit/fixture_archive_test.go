@@ -184,7 +184,7 @@ func (r *registry) commit(host, mspID string, args []string, item wire.HostOwner
 	case wire.HostRelease:
 		next.ReleasedTo = item.ReleasedTo
 	default:
-		next.MSP, next.SwarmRole, next.ReleasedTo = item.MSP, item.SwarmRole, ""
+		next.MSP, next.SwarmRole, next.ReleasedTo = item.MSP, item.SwarmRole, item.ReleasedTo
 	}
 	next.AdminCertSHA256 = CertSHA256(creator.cert)
 	txID, _ := w.nextTx()

@@ -121,10 +121,7 @@ func checkHosts(a *Archive, set *BlockSet, txs map[string]*Tx, configs *Configs,
 				if prev != nil && item.MSP != prev.owner {
 					fail(tx.ID, "%s released host %s (tx %s), which %s owned", item.MSP, e.Host, describeTx(tx), prev.owner)
 				}
-				if item.ReleasedTo == "" {
-					fail(tx.ID, "release of host %s (tx %s) names no organisation", e.Host, describeTx(tx))
-				}
-				pending = item.ReleasedTo
+				pending = item.ReleasedTo // "": a release withdrawn
 			case wire.HostMove:
 				if pending != item.MSP {
 					fail(tx.ID, "host %s moved to %s (tx %s) without a release to %s before it", e.Host, item.MSP, describeTx(tx), item.MSP)
@@ -188,6 +185,9 @@ func registryTxProblems(tx *Tx, host string, item wire.HostOwnership, trust *Tru
 	fn, arg := fnRegisterHost, item.SwarmRole
 	if item.Action == wire.HostRelease {
 		fn, arg = fnReleaseHost, item.ReleasedTo
+		if arg == "" {
+			arg = item.MSP // releasing to one's own MSP withdraws a release
+		}
 	}
 	if tx.Type != common.HeaderType_ENDORSER_TRANSACTION || tx.Channel != channel || tx.Chaincode != chaincode ||
 		tx.Function() != fn || len(tx.Args) != 3 || string(tx.Args[1]) != host || string(tx.Args[2]) != arg {

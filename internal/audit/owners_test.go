@@ -126,6 +126,13 @@ func TestVerifyChecksTheRegistryTransactions(t *testing.T) {
 			reg.register("node1", "ProviderMSP", "manager")
 			reg.move("node1", "DeveloperMSP", "manager")
 		}, []string{"host node1 moved to DeveloperMSP", "without a release to DeveloperMSP"}},
+		{"a move after the release was withdrawn", func(w *world, reg *registry) {
+			reg.register("node1", "ProviderMSP", "manager")
+			reg.release("node1", "DeveloperMSP")
+			reg.commit("node1", "ProviderMSP", []string{fnReleaseHost, "node1", "ProviderMSP"},
+				wire.HostOwnership{MSP: "ProviderMSP", SwarmRole: "manager", Action: wire.HostRelease}, nil)
+			reg.move("node1", "DeveloperMSP", "manager")
+		}, []string{"host node1 moved to DeveloperMSP", "without a release to DeveloperMSP"}},
 		{"arguments that are not the entry's", func(w *world, reg *registry) {
 			reg.commit("node1", "ProviderMSP", []string{fnRegisterHost, "node2", "manager"},
 				wire.HostOwnership{MSP: "ProviderMSP", SwarmRole: "manager", Action: wire.HostRegister}, nil)
@@ -146,6 +153,22 @@ func TestVerifyChecksTheRegistryTransactions(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a release, a role change and a withdrawn release pass", func(t *testing.T) {
+		w := newWorld(t)
+		reg := newRegistry(w)
+		reg.register("node1", "ProviderMSP", "manager")
+		reg.release("node1", "DeveloperMSP")
+		reg.commit("node1", "ProviderMSP", []string{fnRegisterHost, "node1", "worker"},
+			wire.HostOwnership{MSP: "ProviderMSP", SwarmRole: "worker", Action: wire.HostRole, ReleasedTo: "DeveloperMSP"}, nil)
+		reg.commit("node1", "ProviderMSP", []string{fnReleaseHost, "node1", "ProviderMSP"},
+			wire.HostOwnership{MSP: "ProviderMSP", SwarmRole: "worker", Action: wire.HostRelease}, nil)
+		a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs}
+		a.Records = w.commit(record.Batch{Records: []record.Sealed{newChainer(t, "node1").start()}}, txOpts{})
+		a.Blocks, a.Hosts = w.blocks, reg.hosts()
+		if rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}); rep.Failed() {
+			t.Fatalf("registry history fails:\n%s", strings.Join(errorsOf(rep), "\n"))
+		}
+	})
 	t.Run("a registry transaction missing from the archive is caught", func(t *testing.T) {
 		w, a, _ := validArchive(t)
 		a.Blocks = a.Blocks[:3] // the registry block was last
