@@ -74,8 +74,8 @@ func (o *ownership) at(host string, pos txPos) *ownerStep {
 }
 
 // checkHosts checks every registry entry of the archive against the
-// transactions its history names.
-func checkHosts(a *Archive, set *BlockSet, txs map[string]*Tx, configs *Configs, rws *rwSets, channel, chaincode string) *ownership {
+// transactions its history names, and their blocks (blockProblems).
+func checkHosts(a *Archive, set *BlockSet, txs map[string]*Tx, configs *Configs, rws *rwSets, blockProblems func(uint64) []string, channel, chaincode string) *ownership {
 	o := &ownership{steps: map[string][]*ownerStep{}}
 	seen := map[string]bool{}
 	for _, e := range a.Hosts {
@@ -139,6 +139,9 @@ func checkHosts(a *Archive, set *BlockSet, txs map[string]*Tx, configs *Configs,
 			}
 			for _, p := range registryTxProblems(tx, e.Host, item, trust, rws, channel, chaincode) {
 				fail(tx.ID, "%s", p)
+			}
+			for _, p := range blockProblems(tx.Block) {
+				fail(tx.ID, "%s transaction %s: %s", item.Action, describeTx(tx), p)
 			}
 			if w := rws.write(tx, compositeKey(keyTypeHostReg, e.Host)); w == nil {
 				fail(tx.ID, "%s transaction %s did not write the registry entry of host %s", item.Action, describeTx(tx), e.Host)

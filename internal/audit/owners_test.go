@@ -169,6 +169,14 @@ func TestVerifyChecksTheRegistryTransactions(t *testing.T) {
 			t.Fatalf("registry history fails:\n%s", strings.Join(errorsOf(rep), "\n"))
 		}
 	})
+	t.Run("a registry block signed by an orderer outside the channel is caught", func(t *testing.T) {
+		w, a, _ := validArchive(t)
+		a.Blocks[3] = resignBlock(t, a.Blocks[3], newCert(t, "OrdererMSP", "rogue", nil, nil)) // the registry block
+		f := wantTopError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "register transaction", "block 1: orderer signature 0")
+		if f.Host != "node1" {
+			t.Fatalf("finding %v does not name the host", f)
+		}
+	})
 	t.Run("a registry transaction missing from the archive is caught", func(t *testing.T) {
 		w, a, _ := validArchive(t)
 		a.Blocks = a.Blocks[:3] // the registry block was last

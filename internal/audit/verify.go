@@ -141,13 +141,6 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 	for _, p := range set.Problems {
 		rep.add(Finding{Severity: Error, Problem: p})
 	}
-	data := map[uint64]bool{}
-	for _, raw := range a.Blocks {
-		if b, err := ParseBlock(raw); err == nil {
-			data[b.Number] = true
-		}
-	}
-	rep.Blocks = len(data)
 	// Transactions by ID: the first in ledger order (Fabric marks a later
 	// one with the same ID invalid).
 	txs := map[string]*Tx{}
@@ -178,7 +171,7 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 	}
 	rws := newRWSets(chaincode)
 	mvcc := mvccProblems(set, rws, chaincode)
-	owners := checkHosts(a, set, txs, configs, rws, channel, chaincode)
+	owners := checkHosts(a, set, txs, configs, rws, blockProblemsOf, channel, chaincode)
 	rep.add(owners.findings...)
 
 	// Records by host; each bound to its host's owner.
@@ -215,6 +208,7 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 
 	// Transactions.
 	txProb := map[string][]string{}
+	recordBlocks := map[uint64]bool{}
 	reported := map[*Tx]bool{}
 	for _, st := range a.Records {
 		tx := txs[st.TxID]
@@ -225,6 +219,7 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 		p, ok := txProb[tx.ID]
 		if !ok {
 			blockProblemsOf(tx.Block) // finds the block's configuration
+			recordBlocks[tx.Block] = true
 			if t := trustOf[tx.Block]; t != nil {
 				p = txProblems(tx, t, opt.Tx)
 			}
@@ -255,7 +250,7 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 			rep.add(Finding{Severity: Error, TxID: tx.ID, Problem: s})
 		}
 	}
-	rep.Transactions = len(txProb)
+	rep.Transactions, rep.Blocks = len(txProb), len(recordBlocks)
 	return rep
 }
 

@@ -75,7 +75,7 @@ func TestVerifyPassesAValidArchive(t *testing.T) {
 	if rep.Failed() {
 		t.Fatalf("valid archive fails:\n%s", strings.Join(errorsOf(rep), "\n"))
 	}
-	if rep.Records != 6 || rep.Transactions != 3 || rep.Blocks != 4 || rep.Hosts != 1 {
+	if rep.Records != 6 || rep.Transactions != 3 || rep.Blocks != 3 || rep.Hosts != 1 {
 		t.Fatalf("report counts %+v", rep)
 	}
 }
