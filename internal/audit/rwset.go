@@ -177,8 +177,9 @@ func mvccProblems(set *BlockSet, rws *rwSets, chaincode string) map[*Tx][]string
 			var vp txPos
 			if v != nil {
 				vp = txPos{v.GetBlockNum(), int(v.GetTxNum())}
-				if !vp.before(pos) {
-					probs[tx] = append(probs[tx], fmt.Sprintf("transaction %s read key %s at version %s, which is not before it", describeTx(tx), keyString(k), vp))
+				if vp.Block >= pos.Block {
+					// Endorsers simulate against the blocks committed before.
+					probs[tx] = append(probs[tx], fmt.Sprintf("transaction %s read key %s at version %s, which is not from a block before its own", describeTx(tx), keyString(k), vp))
 					continue
 				}
 				if p := versionProblem(set, rws, chaincode, k, vp); p != "" {

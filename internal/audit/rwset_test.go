@@ -126,3 +126,46 @@ func TestKeysShowAsTheChaincodeLaysThemOut(t *testing.T) {
 		t.Fatal("write-once keys: rec and chain are, hostreg and other types are not")
 	}
 }
+
+func TestVerifyChecksTheVersionsRead(t *testing.T) {
+	// RecordEvents reads the host's registry entry (block 1, tx 0).
+	tests := []struct {
+		name string
+		read *kvrwset.KVRead
+		want string // "" when the archive passes
+	}{
+		{"the registry entry read at its version passes", &kvrwset.KVRead{Key: compositeKey(keyTypeHostReg, "node1"), Version: &kvrwset.Version{BlockNum: 1}}, ""},
+		{"a key read at a version whose transaction did not write it", &kvrwset.KVRead{Key: compositeKey(keyTypeHostReg, "node2"), Version: &kvrwset.Version{BlockNum: 1}},
+			"read key hostreg[node2] at version block 1 tx 0, but transaction"},
+		{"a key read at a version of its own block", &kvrwset.KVRead{Key: compositeKey(keyTypeHostReg, "node1"), Version: &kvrwset.Version{BlockNum: 2}},
+			"which is not from a block before its own"},
+		{"the registry entry read absent after its registration", &kvrwset.KVRead{Key: compositeKey(keyTypeHostReg, "node1")},
+			"its read of key hostreg[node1] is stale"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			reg := newRegistry(w)
+			reg.register("node1", "ProviderMSP", "manager")
+			s := newChainer(t, "node1").start()
+			b := record.Batch{Records: []record.Sealed{s}}
+			creator := w.host("node1")
+			txID, ts := w.nextTx()
+			kv := recordKV(t, b, creator, txID, ts)
+			kv.Reads = append(kv.Reads, tc.read)
+			batch, _ := json.Marshal(b)
+			env, _, _ := w.invoke(creator, []string{"RecordEvents", string(batch)}, kv)
+			w.blocks = append(w.blocks, w.block([][]byte{env}, nil))
+			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs, Blocks: w.blocks,
+				Hosts: reg.hosts(), Records: []Stored{stored(s, creator, txID, ts)}}
+			rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)})
+			if tc.want == "" {
+				if rep.Failed() {
+					t.Fatalf("fails:\n%s", strings.Join(errorsOf(rep), "\n"))
+				}
+				return
+			}
+			wantError(t, rep, "node1", 1, tc.want)
+		})
+	}
+}
