@@ -172,7 +172,7 @@ func TestVerifyChecksTheRegistryTransactions(t *testing.T) {
 	t.Run("a registry block signed by an orderer outside the channel is caught", func(t *testing.T) {
 		w, a, _ := validArchive(t)
 		a.Blocks[3] = resignBlock(t, a.Blocks[3], newCert(t, "OrdererMSP", "rogue", nil, nil)) // the registry block
-		f := wantTopError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "register transaction", "block 1: orderer signature 0")
+		f := wantTopError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "register transaction", "(block 1 tx 0): block 1: orderer signature")
 		if f.Host != "node1" {
 			t.Fatalf("finding %v does not name the host", f)
 		}
