@@ -43,6 +43,9 @@ type ownerStep struct {
 	role  string // the Swarm role after this step
 	// since is the step that made owner the owner (a register or a move).
 	since *ownerStep
+	// bad: the step's transaction or its place in the history has a
+	// problem (reported), so it proves no owner.
+	bad bool
 }
 
 // how says how the owner came to own the host, for messages.
@@ -99,6 +102,7 @@ func checkHosts(a *Archive, set *BlockSet, txs map[string]*Tx, configs *Configs,
 				fail(item.TxID, "%s transaction %s of host %s is in none of the archive's blocks", item.Action, item.TxID, e.Host)
 				continue
 			}
+			before := len(o.findings)
 			s := &ownerStep{pos: posOf(tx), tx: tx, item: item, owner: item.MSP, role: item.SwarmRole}
 			s.since = s
 			if prev != nil {
@@ -151,6 +155,7 @@ func checkHosts(a *Archive, set *BlockSet, txs map[string]*Tx, configs *Configs,
 					fail(tx.ID, "%s transaction %s wrote a registry entry for host %s whose owner is %q, not %s", item.Action, describeTx(tx), e.Host, got.MSP, s.owner)
 				}
 			}
+			s.bad = len(o.findings) > before
 			o.steps[e.Host] = append(o.steps[e.Host], s)
 			prev = s
 		}
@@ -304,7 +309,9 @@ func (o *ownership) bindRecord(st Stored, tx *Tx) (forgery *Finding, other []Fin
 			tx.ID, tx.Block, host, steps[0].tx.ID, steps[0].pos.Block)
 		return nil, []Finding{f}
 	}
-	if tx.Creator.MSP != s.owner {
+	if tx.Creator.MSP != s.owner && !s.since.bad {
+		// (An owner the registry does not prove is reported there; an
+		// honest record is not called a forgery on its word.)
 		f := about(Error, st, "FORGERY: host %s belongs to %s (%s); this record was signed by %s (CN=%s)",
 			host, s.owner, s.how(), tx.Creator.MSP, tx.Creator.Cert.Subject.CommonName)
 		forgery = &f

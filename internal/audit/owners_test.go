@@ -177,6 +177,20 @@ func TestVerifyChecksTheRegistryTransactions(t *testing.T) {
 			t.Fatalf("finding %v does not name the host", f)
 		}
 	})
+	t.Run("a registry entry edited to name another owner is caught, and does not make honest records forgeries", func(t *testing.T) {
+		w, a, _ := validArchive(t)
+		e := a.Hosts[0]
+		e.MSP, e.History = "DeveloperMSP", append([]wire.HostOwnership{}, e.History...)
+		e.History[0].MSP = "DeveloperMSP"
+		a.Hosts = []wire.HostRegistration{e}
+		rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)})
+		wantTopError(t, rep, "register transaction "+e.TxID+" (block 1 tx 0): was signed by ProviderMSP (CN=Admin@ProviderMSP), not by DeveloperMSP")
+		for _, f := range rep.Findings {
+			if strings.Contains(f.Problem, "FORGERY") {
+				t.Fatalf("an owner the registry does not prove makes a forgery: %v", f)
+			}
+		}
+	})
 	t.Run("a registry transaction missing from the archive is caught", func(t *testing.T) {
 		w, a, _ := validArchive(t)
 		a.Blocks = a.Blocks[:3] // the registry block was last
