@@ -21,10 +21,11 @@ NET_DIR       ?= .e2l/network
 PORT_BASE     ?= 7000
 BATCH_TIMEOUT ?= 500ms
 E2LNET        := $(BIN)/e2lnet
-# make enroll ORG=Developer HOST=node2 [ROLE=none]
+# make enroll ORG=Developer HOST=node2 [ROLE=none] [SWARM_ROLE=worker]
 ORG  ?= Provider
 HOST ?= $(shell hostname)
 ROLE ?= collector
+SWARM_ROLE ?= manager
 
 .PHONY: help
 help: ## list the targets
@@ -61,7 +62,10 @@ up: deps-up fabric-bin chaincode-bin e2lnet ## start the local network (restarts
 	$(E2LNET) up --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
 	@# Enrolling again would replace the identity a running collector uses. Not
 	@# enrolled means a new network: a spool of an old one's chain is discarded.
-	@if [ -f $(NET_DIR)/hosts/$(shell hostname)/collector.env ]; then echo "host $(shell hostname) already enrolled"; else \
+	@# Enrolled by an older network (before the host registry): register it
+	@# now; registering again with the same role changes nothing.
+	@envf=$(NET_DIR)/hosts/$(shell hostname)/collector.env; if [ -f $$envf ]; then echo "host $(shell hostname) already enrolled"; \
+		$(E2LNET) register-host --dir $(NET_DIR) --org "$$(sed -n 's/^E2L_MSP_ID=//p' $$envf)" --host $(shell hostname) --swarm-role manager; else \
 		$(COLLECTOR_ENV) scripts/collector.sh stop && rm -rf $(COLLECTOR_DIR)/spool && \
 		$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname); fi
 	$(GO) build -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
@@ -98,8 +102,12 @@ status: e2lnet ## show the local network's nodes and health
 	$(E2LNET) status --dir $(NET_DIR)
 
 .PHONY: enroll
-enroll: e2lnet ## enroll a host identity: make enroll ORG=Provider HOST=name [ROLE=none]
-	$(E2LNET) enroll --dir $(NET_DIR) --org $(ORG) --host $(HOST) --role $(ROLE)
+enroll: e2lnet ## enroll a host identity and register the host as ORG's: make enroll ORG=Provider HOST=name [ROLE=none] [SWARM_ROLE=worker]
+	$(E2LNET) enroll --dir $(NET_DIR) --org $(ORG) --host $(HOST) --role $(ROLE) --swarm-role $(SWARM_ROLE)
+
+.PHONY: register
+register: e2lnet ## register a host in the host registry as ORG's admin: make register ORG=Provider HOST=name [SWARM_ROLE=worker]
+	$(E2LNET) register-host --dir $(NET_DIR) --org $(ORG) --host $(HOST) --swarm-role $(SWARM_ROLE)
 
 .PHONY: deploy-cc
 deploy-cc: chaincode-bin e2lnet ## deploy the chaincode again as the next sequence (upgrade)

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -92,8 +93,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}()
 	rep.NetworkUpSeconds = time.Since(t0).Seconds()
 
+	// Each host is registered (as a Swarm manager) in the host registry by
+	// the Provider's admin before its first batch: the chaincode refuses an
+	// unregistered host's records.
 	enroll := func(host string) (network.HostIdentity, error) {
-		return n.EnrollHost(ctx, network.Provider, host, network.EnrollOptions{Role: network.RoleCollector})
+		return n.EnrollHost(ctx, network.Provider, host, network.EnrollOptions{Role: network.RoleCollector, SwarmRole: wire.SwarmManager})
 	}
 	listener, err := enroll("bench-listener")
 	if err != nil {

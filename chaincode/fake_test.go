@@ -2,6 +2,7 @@ package chaincode_test
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -73,8 +74,13 @@ type fakeStub struct {
 	reads     map[string]bool
 	paginated bool
 	event     *peer.ChaincodeEvent
-	// failEvent makes SetEvent fail.
+	// failEvent makes SetEvent fail; failGet makes GetState fail for keys
+	// with this prefix.
 	failEvent error
+	failGet   struct {
+		prefix string
+		err    error
+	}
 	// fn, args and creator serve contractapi's Invoke path.
 	fn      string
 	args    []string
@@ -98,6 +104,9 @@ func (s *fakeStub) SplitCompositeKey(k string) (string, []string, error) {
 func (s *fakeStub) GetState(k string) ([]byte, error) {
 	if k == "" {
 		return nil, errors.New("key must not be an empty string")
+	}
+	if s.failGet.err != nil && strings.HasPrefix(k, s.failGet.prefix) {
+		return nil, s.failGet.err
 	}
 	s.reads[k] = true
 	return s.ledger.state[k], nil
@@ -203,11 +212,32 @@ type fakeIdentity struct {
 // collector returns the identity of host's collector in msp.
 func collector(host, msp string) *fakeIdentity {
 	return &fakeIdentity{
-		subject: "CN=" + host + ",OU=client", issuer: "CN=ca." + strings.ToLower(strings.TrimSuffix(msp, "MSP")), msp: msp,
+		subject: "CN=" + host + ",OU=client", issuer: caOf(msp), msp: msp,
 		attrs: map[string]string{"e2l.role": "collector", "e2l.host": host},
-		cert:  &x509.Certificate{Raw: []byte("DER of " + host + " in " + msp)},
+		cert:  &x509.Certificate{Raw: []byte("DER of " + host + " in " + msp), Subject: pkix.Name{CommonName: host, OrganizationalUnit: []string{"client"}}},
 	}
 }
+
+// orgAdmin returns the identity of msp's admin, as cryptogen's Admin@<org>
+// (OU=admin under NodeOUs, no attributes).
+func orgAdmin(msp string) *fakeIdentity {
+	cn := "Admin@" + orgOf(msp) + ".example.com"
+	return &fakeIdentity{
+		subject: "CN=" + cn + ",OU=admin", issuer: caOf(msp), msp: msp, attrs: map[string]string{},
+		cert: &x509.Certificate{Raw: []byte("DER of " + cn), Subject: pkix.Name{CommonName: cn, OrganizationalUnit: []string{"admin"}}},
+	}
+}
+
+// client returns a plain client identity of msp (OU=client, no attributes).
+func client(name, msp string) *fakeIdentity {
+	return &fakeIdentity{
+		subject: "CN=" + name + ",OU=client", issuer: caOf(msp), msp: msp, attrs: map[string]string{},
+		cert: &x509.Certificate{Raw: []byte("DER of " + name + " in " + msp), Subject: pkix.Name{CommonName: name, OrganizationalUnit: []string{"client"}}},
+	}
+}
+
+func orgOf(msp string) string { return strings.ToLower(strings.TrimSuffix(msp, "MSP")) }
+func caOf(msp string) string  { return "CN=ca." + orgOf(msp) }
 
 func (f *fakeIdentity) readable() string { return "x509::" + f.subject + "::" + f.issuer }
 

@@ -19,7 +19,7 @@ import (
 // outcome: new records, duplicates, witnesses, conflicts, forks, other
 // hosts, future dates, garbage.
 func fuzzSeeds(t testing.TB) (map[string][]byte, []string) {
-	l := newLedger()
+	l := newWorld(t)
 	node1 := collector("node1", "ProviderMSP")
 	g := newChain("node1")
 	base := g.batch(t, start(), containerEvent("create", "c1"), heartbeat())
@@ -86,6 +86,16 @@ func FuzzRecordEvents(f *testing.F) {
 		}
 		if stub.event == nil {
 			t.Fatal("no chaincode event")
+		}
+		planned := 1
+		for i := range b.Records {
+			planned += chaincode.RecordWrites(&b.Records[i].Record)
+		}
+		if len(stub.writes) > planned || planned > chaincode.MaxBatchWrites {
+			t.Fatalf("%d keys written, %d counted against the bound of %d", len(stub.writes), planned, chaincode.MaxBatchWrites)
+		}
+		if k := mustKey(t, "hostreg", "node1"); !stub.reads[k] || stub.writes[k] != nil {
+			t.Fatal("the registry entry was not read, or was written")
 		}
 		for i, s := range b.Records {
 			st := res.Records[i]

@@ -2,11 +2,15 @@ package chaincode_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
 	"github.com/e2l-project/e2l/chaincode"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // t0 is the time of the generated records; transactions run at t0 too
@@ -171,4 +175,86 @@ func ids(rs []record.Sealed) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+// testHosts are the hosts newWorld registers: host → MSP and Swarm role.
+var testHosts = []struct{ host, msp, role string }{
+	{"node0", "UserMSP", wire.SwarmManager},
+	{"node1", "ProviderMSP", wire.SwarmManager},
+	{"node2", "DeveloperMSP", wire.SwarmManager},
+	{"mgr1", "ProviderMSP", wire.SwarmManager},
+	{"mgr2", "DeveloperMSP", wire.SwarmManager},
+	{"mgr3", "UserMSP", wire.SwarmManager},
+	{"wkr1", "ProviderMSP", wire.SwarmWorker},
+}
+
+// newWorld returns a ledger on which the admins of their organisations
+// registered testHosts.
+func newWorld(t testing.TB) *fakeLedger {
+	t.Helper()
+	l := newLedger()
+	for _, h := range testHosts {
+		mustRegister(t, l, orgAdmin(h.msp), h.host, h.role)
+	}
+	return l
+}
+
+// register runs RegisterHost as id and commits it when it succeeds.
+func register(t testing.TB, l *fakeLedger, id *fakeIdentity, host, role string) (wire.HostRegistration, *fakeStub, error) {
+	t.Helper()
+	return registryCall(t, l, id, func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
+		return c.RegisterHost(ctx, host, role)
+	})
+}
+
+// release runs ReleaseHost as id and commits it when it succeeds.
+func release(t testing.TB, l *fakeLedger, id *fakeIdentity, host, toMSP string) (wire.HostRegistration, *fakeStub, error) {
+	t.Helper()
+	return registryCall(t, l, id, func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
+		return c.ReleaseHost(ctx, host, toMSP)
+	})
+}
+
+func registryCall(t testing.TB, l *fakeLedger, id *fakeIdentity, fn func(*chaincode.Contract, contractapi.TransactionContextInterface) (string, error)) (wire.HostRegistration, *fakeStub, error) {
+	t.Helper()
+	stub := l.tx(t0)
+	out, err := fn(chaincode.New(), txContext(stub, id))
+	if err != nil {
+		return wire.HostRegistration{}, stub, err
+	}
+	stub.commit()
+	var reg wire.HostRegistration
+	if err := json.Unmarshal([]byte(out), &reg); err != nil {
+		t.Fatalf("registry answer %s: %v", out, err)
+	}
+	return reg, stub, nil
+}
+
+func mustRegister(t testing.TB, l *fakeLedger, id *fakeIdentity, host, role string) wire.HostRegistration {
+	t.Helper()
+	reg, _, err := register(t, l, id, host, role)
+	if err != nil {
+		t.Fatalf("RegisterHost(%s, %s) as %s: %v", host, role, id.readable(), err)
+	}
+	return reg
+}
+
+// refusal requires err to be a wire.Refusal with this code and index, and
+// returns it.
+func refusal(t testing.TB, err error, code wire.Code, index int) *wire.Refusal {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("accepted, want refusal %s", code)
+	}
+	r, ok := wire.ParseRefusal(err.Error())
+	if !ok {
+		t.Fatalf("error %q is not a refusal", err)
+	}
+	if r.Code != code || r.Index != index {
+		t.Fatalf("refusal %s at record %d, want %s at %d: %v", r.Code, r.Index, code, index, err)
+	}
+	if !errors.Is(err, code) {
+		t.Errorf("errors.Is(err, %s) = false", code)
+	}
+	return r
 }

@@ -19,24 +19,34 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/chaincode"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
-// creator returns a serialized X.509 identity like the ones Fabric CA
-// enrolls: the attributes in the certificate's 1.2.3.4.5.6.7.8.1 extension.
+// creator returns a serialized X.509 client identity like the ones Fabric
+// CA enrolls: the attributes in the certificate's 1.2.3.4.5.6.7.8.1
+// extension.
 func creator(t *testing.T, mspID, cn string, attrs map[string]string) []byte {
+	t.Helper()
+	return creatorOU(t, mspID, cn, "client", attrs)
+}
+
+// creatorOU is creator with the NodeOU of the identity: client, admin, peer.
+func creatorOU(t *testing.T, mspID, cn, ou string, attrs map[string]string) []byte {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ext, err := json.Marshal(attrmgr.Attributes{Attrs: attrs})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn, OrganizationalUnit: []string{"client"}},
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn, OrganizationalUnit: []string{ou}},
 		NotBefore: t0.AddDate(-1, 0, 0), NotAfter: t0.AddDate(1, 0, 0),
-		ExtraExtensions: []pkix.Extension{{Id: attrmgr.AttrOID, Value: ext}},
+	}
+	if attrs != nil {
+		ext, err := json.Marshal(attrmgr.Attributes{Attrs: attrs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: attrmgr.AttrOID, Value: ext}}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -59,6 +69,8 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	l := newLedger()
 	host1 := creator(t, "ProviderMSP", "node1", map[string]string{"e2l.role": "collector", "e2l.host": "node1"})
 	reader := creator(t, "UserMSP", "auditor", map[string]string{"e2l.role": "auditor"})
+	providerAdmin := creatorOU(t, "ProviderMSP", "Admin@provider.example.com", "admin", nil)
+	userAdmin := creatorOU(t, "UserMSP", "Admin@user.example.com", "admin", nil)
 	rs := newChain("node1").batch(t, start(), containerEvent("create", "c1"), heartbeat())
 
 	call := func(who []byte, fn string, args ...string) (int32, string, *fakeStub) {
@@ -71,6 +83,31 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		return resp.Status, string(resp.Payload) + resp.Message, stub
 	}
 
+	t.Run("a collector's batch of an unregistered host is refused", func(t *testing.T) {
+		status, out, _ := call(host1, "RecordEvents", batchJSON(t, rs))
+		if r, ok := wire.ParseRefusal(out); status != 500 || !ok || r.Code != wire.CodeNotRegistered {
+			t.Fatalf("%d %s", status, out)
+		}
+	})
+	t.Run("a collector cannot register its host", func(t *testing.T) {
+		status, out, _ := call(host1, "RegisterHost", "node1", "manager")
+		if r, ok := wire.ParseRefusal(out); status != 500 || !ok || r.Code != wire.CodeNotAdmin {
+			t.Fatalf("%d %s", status, out)
+		}
+	})
+	t.Run("the org admin registers the host", func(t *testing.T) {
+		status, out, _ := call(providerAdmin, "RegisterHost", "node1", "manager")
+		var reg wire.HostRegistration
+		if status != 200 || json.Unmarshal([]byte(out), &reg) != nil || reg.MSP != "ProviderMSP" || reg.SwarmRole != "manager" || len(reg.History) != 1 {
+			t.Fatalf("%d %s", status, out)
+		}
+	})
+	t.Run("another org's admin cannot take it", func(t *testing.T) {
+		status, out, _ := call(userAdmin, "RegisterHost", "node1", "worker")
+		if r, ok := wire.ParseRefusal(out); status != 500 || !ok || r.Code != wire.CodeHostOwned {
+			t.Fatalf("%d %s", status, out)
+		}
+	})
 	t.Run("a collector's batch is recorded", func(t *testing.T) {
 		status, out, _ := call(host1, "RecordEvents", batchJSON(t, rs))
 		var res chaincode.Result
@@ -85,14 +122,14 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	})
 	t.Run("an identity without the collector role is denied", func(t *testing.T) {
 		status, out, _ := call(reader, "RecordEvents", batchJSON(t, rs))
-		want := `access denied: identity "x509::CN=auditor,OU=client::CN=auditor,OU=client" of UserMSP has e2l.role="auditor", not collector`
+		want := `e2l-refusal access-denied: identity "x509::CN=auditor,OU=client::CN=auditor,OU=client" of UserMSP has e2l.role="auditor", not collector`
 		if status != 500 || out != want {
 			t.Fatalf("%d %s\nwant %s", status, out, want)
 		}
 	})
 	t.Run("an unparseable creator is denied, not a panic", func(t *testing.T) {
 		status, out, _ := call([]byte("garbage"), "RecordEvents", batchJSON(t, rs))
-		if status != 500 || out != "access denied: the client identity is unavailable" {
+		if status != 500 || out != "e2l-refusal access-denied: the client identity is unavailable" {
 			t.Fatalf("%d %s", status, out)
 		}
 	})
@@ -110,6 +147,7 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	t.Run("every query answers through Invoke", func(t *testing.T) {
 		for _, c := range [][]string{
 			{"GetRecord", rs[1].ID}, {"QueryTimeline", "c1", "0", ""}, {"ListHosts", "0", ""}, {"GetEvent", rs[1].ID},
+			{"GetHost", "node1"}, {"ListRegistry", "0", ""},
 		} {
 			if status, out, _ := call(reader, c[0], c[1:]...); status != 200 {
 				t.Errorf("%s: %d %s", c[0], status, out)

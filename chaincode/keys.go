@@ -19,6 +19,7 @@ const (
 	keyHost       = "host"    // [host] → MSP ID of the last writer
 	keyEvent      = "event"   // [eventID] → StoredEvent
 	keyWitness    = "witness" // [eventID, host] → Witness
+	keyHostReg    = "hostreg" // [host] → HostRegistration (written by RegisterHost, ReleaseHost)
 )
 
 // padSeq writes a sequence number so that byte order is numeric order.

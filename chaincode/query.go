@@ -3,12 +3,12 @@ package chaincode
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Bookmarks are LevelDB start keys: the peer starts a paginated range at the
@@ -20,7 +20,7 @@ import (
 // record.
 func (c *Contract) GetRecord(ctx contractapi.TransactionContextInterface, id string) (string, error) {
 	if !isHex64(id) {
-		return "", fmt.Errorf("%w: id %q is not 64 lower-case hex characters", ErrBadArgument, id)
+		return "", refuse(wire.CodeBadArgument, "id %q is not 64 lower-case hex characters", id)
 	}
 	page := Page{Records: []json.RawMessage{}}
 	v, err := readRecord(ctx.GetStub(), id)
@@ -41,7 +41,7 @@ func (c *Contract) QueryChain(ctx contractapi.TransactionContextInterface, host 
 		return "", err
 	}
 	if fromSeq > toSeq {
-		return "", fmt.Errorf("%w: fromSeq %d is after toSeq %d", ErrBadArgument, fromSeq, toSeq)
+		return "", refuse(wire.CodeBadArgument, "fromSeq %d is after toSeq %d", fromSeq, toSeq)
 	}
 	q := indexQuery{objectType: keyChain, prefix: []string{host}, from: padSeq(fromSeq), pageSize: pageSize, bookmark: bookmark,
 		past: func(attrs []string) (bool, error) {
@@ -67,16 +67,16 @@ func (c *Contract) QueryTimeline(ctx contractapi.TransactionContextInterface, ac
 // heartbeat, start, stop and snapshot are types too, without actions.
 func (c *Contract) QueryByType(ctx contractapi.TransactionContextInterface, typ, action string, fromNano, toNano int64, pageSize int32, bookmark string) (string, error) {
 	if typ == "" || len(typ) > record.MaxTypeLen {
-		return "", fmt.Errorf("%w: type must be 1 to %d bytes", ErrBadArgument, record.MaxTypeLen)
+		return "", refuse(wire.CodeBadArgument, "type must be 1 to %d bytes", record.MaxTypeLen)
 	}
 	if len(action) > record.MaxActionLen {
-		return "", fmt.Errorf("%w: action of %d bytes exceeds %d", ErrBadArgument, len(action), record.MaxActionLen)
+		return "", refuse(wire.CodeBadArgument, "action of %d bytes exceeds %d", len(action), record.MaxActionLen)
 	}
 	if fromNano < 0 {
-		return "", fmt.Errorf("%w: fromNano %d is negative", ErrBadArgument, fromNano)
+		return "", refuse(wire.CodeBadArgument, "fromNano %d is negative", fromNano)
 	}
 	if fromNano > toNano {
-		return "", fmt.Errorf("%w: fromNano %d is after toNano %d", ErrBadArgument, fromNano, toNano)
+		return "", refuse(wire.CodeBadArgument, "fromNano %d is after toNano %d", fromNano, toNano)
 	}
 	q := indexQuery{objectType: keyType, prefix: []string{typ}, from: padTime(fromNano), pageSize: pageSize, bookmark: bookmark}
 	timeAt := 1
@@ -94,37 +94,29 @@ func (c *Contract) QueryByType(ctx contractapi.TransactionContextInterface, typ,
 // its last heartbeat.
 func (c *Contract) ListHosts(ctx contractapi.TransactionContextInterface, pageSize int32, bookmark string) (string, error) {
 	stub := ctx.GetStub()
-	size, err := checkPage(pageSize)
-	if err != nil {
-		return "", err
-	}
-	if err := checkBookmark(keyHost, nil, bookmark); err != nil {
-		return "", err
-	}
-	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(keyHost, nil, size, bookmark)
-	if err != nil {
-		return "", fmt.Errorf("list hosts: %w", err)
-	}
-	defer it.Close()
-	page := HostPage{Hosts: []HostInfo{}, Bookmark: meta.GetBookmark()}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return "", fmt.Errorf("list hosts: %w", err)
-		}
-		_, attrs, err := stub.SplitCompositeKey(e.GetKey())
+	page := HostPage{Hosts: []HostInfo{}}
+	var err error
+	page.Bookmark, err = pageKeys(stub, keyHost, pageSize, bookmark, func(k string, v []byte) (int, error) {
+		_, attrs, err := stub.SplitCompositeKey(k)
 		if err != nil || len(attrs) != 1 {
-			return "", fmt.Errorf("%w: host key %q", ErrCorrupt, e.GetKey())
+			return 0, refuse(wire.CodeCorruptState, "host key %q", k)
 		}
-		h := HostInfo{Host: attrs[0], MSP: string(e.GetValue())}
+		h := HostInfo{Host: attrs[0], MSP: string(v)}
 		if h.LastHeartbeat, err = lastHeartbeat(stub, h.Host); err != nil {
-			return "", err
+			return 0, err
 		}
 		page.Hosts = append(page.Hosts, h)
+		return hostInfoBytes + len(h.Host) + len(h.MSP), nil
+	}, func() { page.Hosts = page.Hosts[:len(page.Hosts)-1] })
+	if err != nil {
+		return "", err
 	}
 	page.Count = len(page.Hosts)
 	return encode(page)
 }
+
+// hostInfoBytes bounds the JSON of a HostInfo beyond its host and MSP.
+const hostInfoBytes = 256
 
 // lastHeartbeat reads the first key of the host's heartbeat index, which
 // sorts the newest first.
@@ -147,18 +139,18 @@ func lastHeartbeat(stub shim.ChaincodeStubInterface, host string) (*Heartbeat, e
 		return nil, err
 	}
 	if v == nil {
-		return nil, fmt.Errorf("%w: heartbeat index of %q points at missing record %s", ErrCorrupt, host, id)
+		return nil, refuse(wire.CodeCorruptState, "heartbeat index of %q points at missing record %s", host, id)
 	}
 	var st Stored
 	if err := json.Unmarshal(v, &st); err != nil {
-		return nil, fmt.Errorf("%w: record %s: %w", ErrCorrupt, id, err)
+		return nil, refuse(wire.CodeCorruptState, "record %s: %v", id, err)
 	}
 	var r struct {
 		Seq  uint64 `json:"seq"`
 		Time int64  `json:"time"`
 	}
 	if err := json.Unmarshal(st.Record, &r); err != nil {
-		return nil, fmt.Errorf("%w: record %s: %w", ErrCorrupt, id, err)
+		return nil, refuse(wire.CodeCorruptState, "record %s: %v", id, err)
 	}
 	return &Heartbeat{ID: id, Seq: r.Seq, Time: r.Time}, nil
 }
@@ -167,13 +159,13 @@ func lastHeartbeat(stub shim.ChaincodeStubInterface, host string) (*Heartbeat, e
 // unknown event yields {"event":null,"witnesses":[]}.
 func (c *Contract) GetEvent(ctx contractapi.TransactionContextInterface, eventID string) (string, error) {
 	if !isHex64(eventID) {
-		return "", fmt.Errorf("%w: eventID %q is not 64 lower-case hex characters", ErrBadArgument, eventID)
+		return "", refuse(wire.CodeBadArgument, "eventID %q is not 64 lower-case hex characters", eventID)
 	}
 	stub := ctx.GetStub()
 	info := EventInfo{Witnesses: []Witness{}}
 	evKey, err := key(keyEvent, eventID)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadArgument, err)
+		return "", refuse(wire.CodeBadArgument, "%v", err)
 	}
 	v, err := stub.GetState(evKey)
 	if err != nil {
@@ -184,7 +176,7 @@ func (c *Contract) GetEvent(ctx contractapi.TransactionContextInterface, eventID
 	}
 	info.Event = &StoredEvent{}
 	if err := json.Unmarshal(v, info.Event); err != nil {
-		return "", fmt.Errorf("%w: event %s: %w", ErrCorrupt, eventID, err)
+		return "", refuse(wire.CodeCorruptState, "event %s: %v", eventID, err)
 	}
 	it, err := stub.GetStateByPartialCompositeKey(keyWitness, []string{eventID})
 	if err != nil {
@@ -198,95 +190,17 @@ func (c *Contract) GetEvent(ctx contractapi.TransactionContextInterface, eventID
 		}
 		var w Witness
 		if err := json.Unmarshal(e.GetValue(), &w); err != nil {
-			return "", fmt.Errorf("%w: witness %q: %w", ErrCorrupt, e.GetKey(), err)
+			return "", refuse(wire.CodeCorruptState, "witness %q: %v", e.GetKey(), err)
 		}
 		info.Witnesses = append(info.Witnesses, w)
 	}
 	return encode(info)
 }
 
-// indexQuery pages through an index whose keys end with a record ID and
-// returns the records they point at.
-type indexQuery struct {
-	objectType string
-	prefix     []string // the partial key queried
-	from       string   // optional lower bound: the attribute after prefix
-	// past says whether a key's attributes lie beyond the upper bound; the
-	// index is sorted, so the query ends there.
-	past     func(attrs []string) (bool, error)
-	pageSize int32
-	bookmark string
-}
-
-func (q indexQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
-	size, err := checkPage(q.pageSize)
-	if err != nil {
-		return "", err
-	}
-	if err := checkBookmark(q.objectType, q.prefix, q.bookmark); err != nil {
-		return "", err
-	}
-	start := q.bookmark
-	if q.from != "" {
-		lower, err := key(q.objectType, append(q.prefix[:len(q.prefix):len(q.prefix)], q.from)...)
-		if err != nil {
-			return "", fmt.Errorf("%w: %w", ErrBadArgument, err)
-		}
-		if start < lower {
-			start = lower
-		}
-	}
-	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(q.objectType, q.prefix, size, start)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrBadArgument, err)
-	}
-	defer it.Close()
-	page := Page{Records: []json.RawMessage{}, Bookmark: meta.GetBookmark()}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return "", fmt.Errorf("query %s: %w", q.objectType, err)
-		}
-		if q.past != nil {
-			_, attrs, err := stub.SplitCompositeKey(e.GetKey())
-			if err != nil || len(attrs) <= len(q.prefix) {
-				return "", fmt.Errorf("%w: index key %q", ErrCorrupt, e.GetKey())
-			}
-			past, err := q.past(attrs)
-			if err != nil {
-				return "", fmt.Errorf("%w: index key %q: %w", ErrCorrupt, e.GetKey(), err)
-			}
-			if past {
-				page.Bookmark = ""
-				break
-			}
-		}
-		id := string(e.GetValue())
-		v, err := readRecord(stub, id)
-		if err != nil {
-			return "", err
-		}
-		if v == nil {
-			return "", fmt.Errorf("%w: index key %q points at missing record %s", ErrCorrupt, e.GetKey(), id)
-		}
-		page.Records = append(page.Records, v)
-	}
-	if page.Bookmark != "" && q.past != nil {
-		// Do not send the client for a page beyond the upper bound.
-		if _, attrs, err := stub.SplitCompositeKey(page.Bookmark); err == nil && len(attrs) > len(q.prefix) {
-			if past, err := q.past(attrs); err == nil && past {
-				page.Bookmark = ""
-			}
-		}
-	}
-	page.Count = len(page.Records)
-	return encode(page)
-}
-
 func readRecord(stub shim.ChaincodeStubInterface, id string) (json.RawMessage, error) {
 	k, err := key(keyRecord, id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadArgument, err)
+		return nil, refuse(wire.CodeBadArgument, "%v", err)
 	}
 	v, err := stub.GetState(k)
 	if err != nil {
@@ -298,39 +212,14 @@ func readRecord(stub shim.ChaincodeStubInterface, id string) (json.RawMessage, e
 	return json.RawMessage(v), nil
 }
 
-func checkPage(size int32) (int32, error) {
-	switch {
-	case size == 0:
-		return DefaultPageSize, nil
-	case size < 0 || size > MaxPageSize:
-		return 0, fmt.Errorf("%w: pageSize %d is out of range (1 to %d, or 0 for %d)", ErrBadArgument, size, MaxPageSize, DefaultPageSize)
-	}
-	return size, nil
-}
-
-// checkBookmark refuses a bookmark outside the partial key's range.
-func checkBookmark(objectType string, prefix []string, bookmark string) error {
-	if bookmark == "" {
-		return nil
-	}
-	p, err := key(objectType, prefix...)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadArgument, err)
-	}
-	if !strings.HasPrefix(bookmark, p) || bookmark == p {
-		return fmt.Errorf("%w: bookmark %q does not belong to this query", ErrBadArgument, bookmark)
-	}
-	return nil
-}
-
 // checkIdent refuses what cannot be a host name or Docker ID.
 func checkIdent(name, v string, max int) error {
 	if v == "" || len(v) > max {
-		return fmt.Errorf("%w: %s must be 1 to %d bytes", ErrBadArgument, name, max)
+		return refuse(wire.CodeBadArgument, "%s must be 1 to %d bytes", name, max)
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c <= ' ' || c > '~' {
-			return fmt.Errorf("%w: %s must be printable ASCII without spaces", ErrBadArgument, name)
+			return refuse(wire.CodeBadArgument, "%s must be printable ASCII without spaces", name)
 		}
 	}
 	return nil

@@ -1,7 +1,6 @@
 package chaincode_test
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/e2l-project/e2l/chaincode"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 func TestContractBuildsAsChaincode(t *testing.T) {
@@ -27,7 +27,7 @@ func TestContractBuildsAsChaincode(t *testing.T) {
 // snapshot of c1 and c2, heartbeat), then three of node2 in a later batch.
 func fill(t *testing.T) (*fakeLedger, []record.Sealed) {
 	t.Helper()
-	l := newLedger()
+	l := newWorld(t)
 	g := newChain("node1")
 	rs := g.batch(t, start(), containerEvent("create", "c1"), containerEvent("start", "c1"), snapshot("c1", "c2"), heartbeat())
 	mustInvoke(t, l, collector("node1", "ProviderMSP"), rs)
@@ -217,46 +217,46 @@ func TestQueriesRefuseBadArguments(t *testing.T) {
 	}{
 		{"a negative page size", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryChain(ctx, "node1", 1, 2, -1, "")
-		}, "bad argument: pageSize -1 is out of range (1 to 1000, or 0 for 100)"},
+		}, "e2l-refusal bad-argument: pageSize -1 is out of range (1 to 1000, or 0 for 100)"},
 		{"a page size above the bound", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryTimeline(ctx, "c1", 1001, "")
-		}, "bad argument: pageSize 1001 is out of range (1 to 1000, or 0 for 100)"},
+		}, "e2l-refusal bad-argument: pageSize 1001 is out of range (1 to 1000, or 0 for 100)"},
 		{"fromSeq after toSeq", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryChain(ctx, "node1", 5, 4, 0, "")
-		}, "bad argument: fromSeq 5 is after toSeq 4"},
+		}, "e2l-refusal bad-argument: fromSeq 5 is after toSeq 4"},
 		{"fromNano after toNano", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryByType(ctx, "container", "", 10, 9, 0, "")
-		}, "bad argument: fromNano 10 is after toNano 9"},
+		}, "e2l-refusal bad-argument: fromNano 10 is after toNano 9"},
 		{"a negative fromNano", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryByType(ctx, "container", "", -1, 9, 0, "")
-		}, "bad argument: fromNano -1 is negative"},
+		}, "e2l-refusal bad-argument: fromNano -1 is negative"},
 		{"an empty type", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryByType(ctx, "", "", 0, 9, 0, "")
-		}, "bad argument: type must be 1 to 32 bytes"},
+		}, "e2l-refusal bad-argument: type must be 1 to 32 bytes"},
 		{"an empty host", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryChain(ctx, "", 1, 2, 0, "")
-		}, "bad argument: host must be 1 to 253 bytes"},
+		}, "e2l-refusal bad-argument: host must be 1 to 253 bytes"},
 		{"a host with a space", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryChain(ctx, "node 1", 1, 2, 0, "")
-		}, "bad argument: host must be printable ASCII without spaces"},
+		}, "e2l-refusal bad-argument: host must be printable ASCII without spaces"},
 		{"an empty actor", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryTimeline(ctx, "", 0, "")
-		}, "bad argument: actorID must be 1 to 128 bytes"},
+		}, "e2l-refusal bad-argument: actorID must be 1 to 128 bytes"},
 		{"a record ID that is not hex", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.GetRecord(ctx, "xyz")
-		}, `bad argument: id "xyz" is not 64 lower-case hex characters`},
+		}, `e2l-refusal bad-argument: id "xyz" is not 64 lower-case hex characters`},
 		{"an event ID that is not hex", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.GetEvent(ctx, strings.Repeat("A", 64))
-		}, `bad argument: eventID "` + strings.Repeat("A", 64) + `" is not 64 lower-case hex characters`},
+		}, `e2l-refusal bad-argument: eventID "` + strings.Repeat("A", 64) + `" is not 64 lower-case hex characters`},
 		{"another query's bookmark", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryChain(ctx, "node2", 1, 10, 1, chainBookmark)
-		}, fmt.Sprintf("bad argument: bookmark %q does not belong to this query", chainBookmark)},
+		}, fmt.Sprintf("e2l-refusal bad-argument: bookmark %q does not belong to this query", chainBookmark)},
 		{"a bookmark that is not a key", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.ListHosts(ctx, 1, "node1")
-		}, `bad argument: bookmark "node1" does not belong to this query`},
+		}, `e2l-refusal bad-argument: bookmark "node1" does not belong to this query`},
 		{"an action that cannot be a key", func(c *chaincode.Contract, ctx contractapi.TransactionContextInterface) (string, error) {
 			return c.QueryByType(ctx, "container", "a\x00b", 0, 9, 0, "")
-		}, "bad argument: input contains unicode U+0000 starting at position [1]. U+0000 and U+10FFFF are not allowed in the input attribute of a composite key"},
+		}, "e2l-refusal bad-argument: input contains unicode U+0000 starting at position [1]. U+0000 and U+10FFFF are not allowed in the input attribute of a composite key"},
 	}
 	for _, c := range cases {
 		t.Run("refuses "+c.name, func(t *testing.T) {
@@ -264,9 +264,7 @@ func TestQueriesRefuseBadArguments(t *testing.T) {
 			if err == nil || err.Error() != c.want {
 				t.Fatalf("error\n got: %v\nwant: %s", err, c.want)
 			}
-			if !errors.Is(err, chaincode.ErrBadArgument) {
-				t.Error("not ErrBadArgument")
-			}
+			refusal(t, err, wire.CodeBadArgument, -1)
 		})
 	}
 }

@@ -1,19 +1,15 @@
 package chaincode
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // RecordEvents stores a batch of sealed records (a JSON record.Batch) of the
@@ -21,15 +17,23 @@ import (
 // record: written, duplicate (already stored with the same hash; nothing
 // written) or witness (a swarm event another manager reported first).
 //
-// It refuses the whole batch when the signer lacks e2l.role=collector, when
-// a record's host is not the signer's e2l.host, when the batch is invalid
-// (record.DecodeBatch, record.CheckBatch), when a record is dated more than
-// record.MaxFutureSkewNano after the transaction timestamp, when a record's
-// ID is stored with another hash (conflict) and when the host's sequence
-// number is taken by another record (chain fork).
+// It refuses the whole batch (a wire.Refusal; the code in parentheses)
+// when the signer lacks e2l.role=collector (access-denied), when the batch
+// is invalid (record.DecodeBatch, record.CheckBatch: invalid-batch), when a
+// record's host is not the signer's e2l.host (access-denied), when the host
+// is not in the host registry (not-registered) or registered to another
+// MSP than the signer's (host-owned), when a worker's batch holds a
+// swarm-scope event (not-a-manager), when a record is dated more than
+// record.MaxFutureSkewNano after the transaction timestamp (future-dated),
+// when the batch would cause more than MaxBatchWrites state writes
+// (too-many-writes), when a record's ID is stored with another hash
+// (conflict) and when the host's sequence number is taken by another record
+// (chain-fork). A failure to read or write the state is returned as a plain
+// error, not a refusal: the client retries it.
 //
 // It reads only keys that no other in-flight batch of the same host writes
-// (the record's own ID and chain slot, and a swarm event's key), so
+// (the record's own ID and chain slot, a swarm event's key, and the host's
+// registry entry, which only RegisterHost and ReleaseHost write), so
 // concurrent batches of one host do not conflict. Continuity with the
 // host's previous batch is not checked here: that would read the previous
 // batch's keys; auditors check it with QueryChain.
@@ -41,16 +45,19 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 	}
 	batch, err := record.DecodeBatch([]byte(batchJSON))
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+		return "", refuse(wire.CodeInvalidBatch, "%v", err)
 	}
-	if err := record.CheckBatch(batch); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	if err := checkBatch(batch); err != nil {
+		return "", err
 	}
 	for i := range batch.Records {
 		if s := &batch.Records[i]; s.Record.Host != signer.host {
-			return "", fmt.Errorf("%w: record %d (%s) is for host %q but the signer's %s is %q",
-				ErrAccessDenied, i, s.ID, s.Record.Host, AttrHost, signer.host)
+			return "", refuseRecord(wire.CodeAccessDenied, i, s.ID, "the record is for host %q but the signer's %s is %q",
+				s.Record.Host, AttrHost, signer.host)
 		}
+	}
+	if err := checkRegistration(stub, signer, batch); err != nil {
+		return "", err
 	}
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
@@ -60,9 +67,12 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 	for i := range batch.Records {
 		s := &batch.Records[i]
 		if t := s.Record.Time; t > txTime && t-txTime > record.MaxFutureSkewNano {
-			return "", fmt.Errorf("record %d (%s): %w: its time %s is %s after the transaction timestamp %s (allowed: %s)",
-				i, s.ID, ErrFutureDated, fmtTime(t), time.Duration(t-txTime), fmtTime(txTime), time.Duration(record.MaxFutureSkewNano))
+			return "", refuseRecord(wire.CodeFutureDated, i, s.ID, "its time %s is %s after the transaction timestamp %s (allowed: %s)",
+				fmtTime(t), time.Duration(t-txTime), fmtTime(txTime), time.Duration(record.MaxFutureSkewNano))
 		}
+	}
+	if err := checkWrites(batch, c.maxBatchWrites); err != nil {
+		return "", err
 	}
 
 	w := &writer{stub: stub, signer: signer, txID: stub.GetTxID(), txTime: txTime}
@@ -85,7 +95,7 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 	if res.Written+res.Witnesses > 0 {
 		hostKey, err := key(keyHost, signer.host)
 		if err != nil {
-			return "", fmt.Errorf("%w: host: %w", ErrInvalidBatch, err)
+			return "", refuse(wire.CodeInvalidBatch, "host %q: %v", signer.host, err)
 		}
 		w.put(hostKey, []byte(signer.msp)) // blind write: never read by RecordEvents
 	}
@@ -111,238 +121,82 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 	return string(out), nil
 }
 
-// signer is the identity that signed the transaction.
-type signer struct {
-	id, msp, host, certSHA256 string
+// checkBatch is record.CheckBatch, refusing the first invalid record by
+// its index: it checks each record with its predecessor (Check, the chain
+// link) to find which one CheckBatch refuses.
+func checkBatch(b record.Batch) error {
+	err := record.CheckBatch(b)
+	if err == nil {
+		return nil
+	}
+	if n := len(b.Records); n == 0 || n > record.MaxBatchRecords {
+		return refuse(wire.CodeInvalidBatch, "%v", err)
+	}
+	for i := range b.Records {
+		werr := record.CheckBatch(record.Batch{Records: b.Records[max(0, i-1) : i+1]})
+		if werr == nil {
+			continue
+		}
+		msg := werr.Error()
+		var ve *record.ValidationError
+		if errors.As(werr, &ve) {
+			msg = ve.Error()
+		}
+		return refuseRecord(wire.CodeInvalidBatch, i, b.Records[i].ID, "%s", msg)
+	}
+	return refuse(wire.CodeInvalidBatch, "%v", err)
 }
 
-func readSigner(ci cid.ClientIdentity) (signer, error) {
-	if c, ok := ci.(*cid.ClientID); ci == nil || (ok && c == nil) {
-		// contractapi stores a nil *cid.ClientID when the creator does not parse.
-		return signer{}, fmt.Errorf("%w: the client identity is unavailable", ErrAccessDenied)
-	}
-	var s signer
-	var err error
-	if s.msp, err = ci.GetMSPID(); err != nil {
-		return s, fmt.Errorf("%w: read the signer's MSP ID: %w", ErrAccessDenied, err)
-	}
-	if s.id, err = ci.GetID(); err != nil {
-		return s, fmt.Errorf("%w: read the signer's ID: %w", ErrAccessDenied, err)
-	}
-	s.id = readableID(s.id)
-	role, found, err := ci.GetAttributeValue(AttrRole)
-	switch {
-	case err != nil:
-		return s, fmt.Errorf("%w: identity %q of %s: read attribute %s: %w", ErrAccessDenied, s.id, s.msp, AttrRole, err)
-	case !found:
-		return s, fmt.Errorf("%w: identity %q of %s has no %s=%s attribute", ErrAccessDenied, s.id, s.msp, AttrRole, RoleCollector)
-	case role != RoleCollector:
-		return s, fmt.Errorf("%w: identity %q of %s has %s=%q, not %s", ErrAccessDenied, s.id, s.msp, AttrRole, role, RoleCollector)
-	}
-	s.host, found, err = ci.GetAttributeValue(AttrHost)
-	switch {
-	case err != nil:
-		return s, fmt.Errorf("%w: identity %q of %s: read attribute %s: %w", ErrAccessDenied, s.id, s.msp, AttrHost, err)
-	case !found || s.host == "":
-		return s, fmt.Errorf("%w: identity %q of %s has no %s attribute", ErrAccessDenied, s.id, s.msp, AttrHost)
-	}
-	cert, err := ci.GetX509Certificate()
+// checkRegistration reads the host's registry entry (the batch's one extra
+// read; RecordEvents never writes it) and refuses the batch when the host
+// is not registered, is registered to another MSP than the signer's, or
+// is a worker and the batch holds a swarm-scope event.
+func checkRegistration(stub shim.ChaincodeStubInterface, s signer, b record.Batch) error {
+	reg, err := readRegistration(stub, s.host)
 	if err != nil {
-		return s, fmt.Errorf("%w: identity %q of %s: read certificate: %w", ErrAccessDenied, s.id, s.msp, err)
+		return err
 	}
-	if cert == nil || len(cert.Raw) == 0 {
-		return s, fmt.Errorf("%w: identity %q of %s has no X.509 certificate", ErrAccessDenied, s.id, s.msp)
+	if reg == nil {
+		return refuse(wire.CodeNotRegistered, "host %q is not registered: an admin of the organisation that owns it (%s, if this collector's) registers it before its collector writes (e2l host register %s, or make register HOST=%s ORG=<org> SWARM_ROLE=manager|worker)",
+			s.host, s.msp, s.host, s.host)
 	}
-	sum := sha256.Sum256(cert.Raw)
-	s.certSHA256 = hex.EncodeToString(sum[:])
-	return s, nil
-}
-
-// readableID decodes cid's base64 "x509::<subject>::<issuer>" ID.
-func readableID(id string) string {
-	if b, err := base64.StdEncoding.DecodeString(id); err == nil && strings.HasPrefix(string(b), "x509::") {
-		return string(b)
+	if reg.MSP != s.msp {
+		return refuse(wire.CodeHostOwned, "host %q is registered to %s, but the signer %q is of %s: only collectors of %s write its records (a host moves when %s's admin releases it and the new organisation's admin registers it)",
+			s.host, reg.MSP, s.id, s.msp, reg.MSP, reg.MSP)
 	}
-	return id
-}
-
-func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
-
-// writer checks records against the ledger and collects their writes, which
-// flush puts in the order they were collected.
-type writer struct {
-	stub   shim.ChaincodeStubInterface
-	signer signer
-	txID   string
-	txTime int64
-	writes []kv
-}
-
-type kv struct {
-	key   string
-	value []byte
-}
-
-func (w *writer) put(k string, v []byte) { w.writes = append(w.writes, kv{k, v}) }
-
-func (w *writer) flush() error {
-	for _, p := range w.writes {
-		if err := w.stub.PutState(p.key, p.value); err != nil {
-			return fmt.Errorf("put state: %w", err)
+	if reg.SwarmRole == wire.SwarmManager {
+		return nil
+	}
+	for i := range b.Records {
+		r := &b.Records[i].Record
+		if r.Kind == record.KindEvent && r.Event.Scope == record.ScopeSwarm {
+			return refuseRecord(wire.CodeNotAManager, i, b.Records[i].ID, "a swarm-scope %s %s event, but host %q is registered as a %s: only managers report swarm events (if it is a manager, an admin of %s registers it again as %s)",
+				r.Event.Type, r.Event.Action, s.host, reg.SwarmRole, reg.MSP, wire.SwarmManager)
 		}
 	}
 	return nil
 }
 
-// add checks record i against the ledger and collects its writes.
-func (w *writer) add(i int, s *record.Sealed) (RecordStatus, error) {
-	r := &s.Record
-	st := RecordStatus{ID: s.ID, Seq: r.Seq}
-	fail := func(err error) (RecordStatus, error) {
-		return st, fmt.Errorf("record %d (%s): %w", i, s.ID, err)
-	}
-
-	recKey, err := key(keyRecord, s.ID)
-	if err != nil {
-		return fail(fmt.Errorf("%w: %w", ErrInvalidBatch, err))
-	}
-	old, err := w.stub.GetState(recKey)
-	if err != nil {
-		return fail(fmt.Errorf("read: %w", err))
-	}
-	if old != nil {
-		var prev Stored
-		if err := json.Unmarshal(old, &prev); err != nil {
-			return fail(fmt.Errorf("%w: stored record: %w", ErrCorrupt, err))
+// checkWrites refuses a batch whose records would cause more than bound
+// state writes, counted as if every record were new, plus the host key.
+// The refusal names the record at which the bound is crossed: without it
+// the batch passes, and the record alone passes too unless it exceeds the
+// bound on its own (then it is the record to blame).
+func checkWrites(b record.Batch, bound int) error {
+	total := 1 // the host key
+	for i := range b.Records {
+		s := &b.Records[i]
+		n := recordWrites(&s.Record)
+		if 1+n > bound {
+			return refuseRecord(wire.CodeTooManyWrites, i, s.ID, "the record alone causes %d state writes (with the host key), over the bound of %d per batch",
+				1+n, bound)
 		}
-		if prev.Hash != s.Hash {
-			return fail(fmt.Errorf("%w: the ledger holds this ID with hash %s (tx %s), the batch has hash %s",
-				ErrConflict, prev.Hash, prev.TxID, s.Hash))
+		if total += n; total > bound {
+			return refuseRecord(wire.CodeTooManyWrites, i, s.ID, "the batch's state writes reach %d at this record, over the bound of %d per batch: submit the records before it and from it in separate batches",
+				total, bound)
 		}
-		st.Status = StatusDuplicate
-		return st, nil
 	}
-
-	chainKey, err := key(keyChain, r.Host, padSeq(r.Seq))
-	if err != nil {
-		return fail(fmt.Errorf("%w: %w", ErrInvalidBatch, err))
-	}
-	taken, err := w.stub.GetState(chainKey)
-	if err != nil {
-		return fail(fmt.Errorf("read: %w", err))
-	}
-	if taken != nil && string(taken) != s.ID {
-		return fail(fmt.Errorf("%w: host %q seq %d is already taken by record %s", ErrChainFork, r.Host, r.Seq, taken))
-	}
-
-	value, err := marshal(Stored{
-		ID: s.ID, Hash: s.Hash, Record: r.Canonical(),
-		MSP: w.signer.msp, CertSHA256: w.signer.certSHA256, TxID: w.txID, TxTime: w.txTime,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	w.put(recKey, value)
-	w.put(chainKey, []byte(s.ID))
-	st.Status = StatusWritten
-
-	// Index keys all end with the record ID and hold it as their value.
-	id := []byte(s.ID)
-	t := padTime(r.Time)
-	var idx [][]string
-	switch r.Kind {
-	case record.KindEvent:
-		e := r.Event
-		idx = append(idx,
-			[]string{keyActor, e.Actor, t, s.ID},
-			[]string{keyType, e.Type, t, s.ID},
-			[]string{keyTypeAction, e.Type, e.Action, t, s.ID})
-		if e.Scope == record.ScopeSwarm {
-			if st, err = w.addSwarmEvent(st, s); err != nil {
-				return fail(err)
-			}
-		}
-	case record.KindSnapshot:
-		idx = append(idx, []string{keyType, string(r.Kind), t, s.ID})
-		for _, ctr := range r.Snapshot.Containers {
-			idx = append(idx, []string{keyActor, ctr.ID, t, s.ID})
-		}
-	case record.KindHeartbeat:
-		idx = append(idx,
-			[]string{keyType, string(r.Kind), t, s.ID},
-			[]string{keyHeartbeat, r.Host, invSeq(r.Seq)})
-	default:
-		idx = append(idx, []string{keyType, string(r.Kind), t, s.ID})
-	}
-	for _, parts := range idx {
-		k, err := key(parts[0], parts[1:]...)
-		if err != nil {
-			return fail(fmt.Errorf("%w: cannot index under %s: %w", ErrInvalidBatch, parts[0], err))
-		}
-		w.put(k, id)
-	}
-	return st, nil
+	return nil
 }
 
-// addSwarmEvent stores the first report of a swarm event under its EventID
-// and a witness key for every manager's report.
-func (w *writer) addSwarmEvent(st RecordStatus, s *record.Sealed) (RecordStatus, error) {
-	r := &s.Record
-	eventID := r.EventID()
-	evKey, err := key(keyEvent, eventID)
-	if err != nil {
-		return st, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
-	}
-	witKey, err := key(keyWitness, eventID, r.Host)
-	if err != nil {
-		return st, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
-	}
-	canon := r.Event.CanonicalEvent()
-	wit := Witness{Host: r.Host, RecordID: s.ID, Hash: sha256Hex(canon), TxID: w.txID}
-
-	old, err := w.stub.GetState(evKey)
-	if err != nil {
-		return st, fmt.Errorf("read event %s: %w", eventID, err)
-	}
-	if old == nil {
-		ev, err := marshal(StoredEvent{EventID: eventID, Hash: wit.Hash, Event: canon, FirstRecord: s.ID, FirstHost: r.Host, TxID: w.txID})
-		if err != nil {
-			return st, err
-		}
-		w.put(evKey, ev)
-	} else {
-		var first StoredEvent
-		if err := json.Unmarshal(old, &first); err != nil {
-			return st, fmt.Errorf("%w: stored event %s: %w", ErrCorrupt, eventID, err)
-		}
-		var firstEvent record.Event
-		if err := json.Unmarshal(first.Event, &firstEvent); err != nil {
-			return st, fmt.Errorf("%w: stored event %s: %w", ErrCorrupt, eventID, err)
-		}
-		wit.Divergent = !sameEvent(&firstEvent, r.Event)
-		st.Status = StatusWitness
-		st.Divergent = wit.Divergent
-	}
-	v, err := marshal(wit)
-	if err != nil {
-		return st, err
-	}
-	w.put(witKey, v)
-	return st, nil
-}
-
-// sameEvent says whether two managers' reports of one swarm event agree.
-// Docker stamps a swarm remove with each manager's own clock (which is why
-// record.EventID leaves its time out), so the time of a remove is ignored.
-func sameEvent(a, b *record.Event) bool {
-	x, y := *a, *b
-	if x.Action == "remove" {
-		x.TimeNano, y.TimeNano = 0, 0
-	}
-	return string(x.CanonicalEvent()) == string(y.CanonicalEvent())
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
+func fmtTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }

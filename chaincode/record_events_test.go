@@ -16,10 +16,11 @@ import (
 
 	"github.com/e2l-project/e2l/chaincode"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 func TestRecordEventsWritesEveryKindWithItsIndexes(t *testing.T) {
-	l := newLedger()
+	l := newWorld(t)
 	node1 := collector("node1", "ProviderMSP")
 	g := newChain("node1")
 	rs := g.batch(t, start(), containerEvent("create", "c1"), containerEvent("start", "c1"), snapshot("c1", "c2"), gap(), heartbeat())
@@ -134,8 +135,8 @@ func TestRecordEventsRefuses(t *testing.T) {
 	good := g.batch(t, start(), containerEvent("create", "c1"), containerEvent("start", "c1"))
 
 	// Ledger state the conflict cases run against: seq 1-3 of node1 stored.
-	stored := newLedger()
-	mustInvoke(t, stored, node1, good)
+	stored := newWorld(t)
+	storedTx := mustInvoke(t, stored, node1, good).TxID
 
 	// The same container event sealed at another place in the chain: same
 	// ID, another hash.
@@ -171,60 +172,73 @@ func TestRecordEventsRefuses(t *testing.T) {
 	edgeRecs := edgeOK.batch(t, record.Record{Kind: record.KindStart, Time: t0.Add(5 * time.Minute).UnixNano(), Lifecycle: &record.Lifecycle{Version: "1"}})
 	weird := newChain("node1")
 	weirdAction := weird.batch(t, containerEvent("exec_start: sh \U0010FFFF", "c1"))
+	workerSwarm := newChain("wkr1").batch(t, start(), serviceEvent("create", "svc1", t0.UnixNano(), "1"))
+	badPrev := slices.Clone(good[:2])
+	badPrev[1].Record.Prev = strings.Repeat("0", 64)
+	badPrev[1], _ = record.Seal(badPrev[1].Record)
 
 	cases := []struct {
 		name   string
 		ledger *fakeLedger
 		id     *fakeIdentity
 		batch  string
-		is     error
+		code   wire.Code
+		index  int
 		want   string
 	}{
-		{"a signer without the collector role is denied", newLedger(), noRole, batchJSON(t, good), chaincode.ErrAccessDenied,
-			`access denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has no e2l.role=collector attribute`},
-		{"a signer with another role is denied", newLedger(), admin, batchJSON(t, good), chaincode.ErrAccessDenied,
-			`access denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has e2l.role="admin", not collector`},
-		{"a signer without a host attribute is denied", newLedger(), noHost, batchJSON(t, good), chaincode.ErrAccessDenied,
-			`access denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has no e2l.host attribute`},
-		{"a signer without an X.509 certificate is denied", newLedger(), noCert, batchJSON(t, good), chaincode.ErrAccessDenied,
-			`access denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has no X.509 certificate`},
-		{"a transaction without client identity is denied", newLedger(), nil, batchJSON(t, good), chaincode.ErrAccessDenied,
-			`access denied: the client identity is unavailable`},
-		{"another host's records are denied", newLedger(), collector("node2", "DeveloperMSP"), batchJSON(t, good), chaincode.ErrAccessDenied,
-			`access denied: record 0 (` + good[0].ID + `) is for host "node1" but the signer's e2l.host is "node2"`},
-		{"a batch that is not JSON is invalid", newLedger(), node1, `{"records":[`, record.ErrInvalid,
-			`invalid batch: decode batch: invalid record: unexpected EOF`},
-		{"a batch with unknown fields is invalid", newLedger(), node1, `{"records":[],"extra":1}`, record.ErrInvalid,
-			`invalid batch: decode batch: invalid record: json: unknown field "extra"`},
-		{"an empty batch is invalid", newLedger(), node1, `{"records":[]}`, chaincode.ErrInvalidBatch,
-			`invalid batch: batch is empty: invalid record`},
-		{"a record whose hash does not match is invalid", newLedger(), node1, batchJSON(t, badHash), record.ErrInvalid,
-			`invalid batch: record 2 (` + good[2].ID + `): hash: does not match the record's canonical encoding (want ` + good[2].Hash + `)`},
-		{"a batch with a hole in the chain is invalid", newLedger(), node1, batchJSON(t, gapInSeq), record.ErrInvalid,
-			`invalid batch: record 1 (` + good[2].ID + `): seq: is 3, want 2 (chain not contiguous within the batch)`},
-		{"a record dated more than five minutes after the transaction is refused", newLedger(), node1, batchJSON(t, futureRecs), chaincode.ErrFutureDated,
-			`record 1 (` + futureRecs[1].ID + `): future-dated: its time 2026-03-01T12:05:00.000000001Z is 5m0.000000001s after the transaction timestamp 2026-03-01T12:00:00Z (allowed: 5m0s)`},
-		{"an action that cannot be a composite key attribute is refused", newLedger(), node1, batchJSON(t, weirdAction), chaincode.ErrInvalidBatch,
-			`record 0 (` + weirdAction[0].ID + `): invalid batch: cannot index under typeact: input contains unicode U+10FFFF starting at position [15]. U+0000 and U+10FFFF are not allowed in the input attribute of a composite key`},
-		{"a stored ID with another hash is a conflict", stored, node1, batchJSON(t, []record.Sealed{moved}), chaincode.ErrConflict,
-			`record 0 (` + good[1].ID + `): conflict: the ledger holds this ID with hash ` + good[1].Hash + ` (tx tx0001), the batch has hash ` + moved.Hash},
-		{"a taken sequence number is a chain fork", stored, node1, batchJSON(t, []record.Sealed{forked}), chaincode.ErrChainFork,
-			`record 0 (` + forked.ID + `): chain fork: host "node1" seq 2 is already taken by record ` + good[1].ID},
+		{"a signer without the collector role is denied", newWorld(t), noRole, batchJSON(t, good), wire.CodeAccessDenied, -1,
+			`e2l-refusal access-denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has no e2l.role=collector attribute`},
+		{"a signer with another role is denied", newWorld(t), admin, batchJSON(t, good), wire.CodeAccessDenied, -1,
+			`e2l-refusal access-denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has e2l.role="admin", not collector`},
+		{"an org admin is no collector", newWorld(t), orgAdmin("ProviderMSP"), batchJSON(t, good), wire.CodeAccessDenied, -1,
+			`e2l-refusal access-denied: identity "x509::CN=Admin@provider.example.com,OU=admin::CN=ca.provider" of ProviderMSP has no e2l.role=collector attribute`},
+		{"a signer without a host attribute is denied", newWorld(t), noHost, batchJSON(t, good), wire.CodeAccessDenied, -1,
+			`e2l-refusal access-denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has no e2l.host attribute`},
+		{"a signer without an X.509 certificate is denied", newWorld(t), noCert, batchJSON(t, good), wire.CodeAccessDenied, -1,
+			`e2l-refusal access-denied: identity "x509::CN=node1,OU=client::CN=ca.provider" of ProviderMSP has no X.509 certificate`},
+		{"a transaction without client identity is denied", newWorld(t), nil, batchJSON(t, good), wire.CodeAccessDenied, -1,
+			`e2l-refusal access-denied: the client identity is unavailable`},
+		{"another host's records are denied", newWorld(t), collector("node2", "DeveloperMSP"), batchJSON(t, good), wire.CodeAccessDenied, 0,
+			`e2l-refusal access-denied record 0 (` + good[0].ID + `): the record is for host "node1" but the signer's e2l.host is "node2"`},
+		{"an unregistered host is refused", newLedger(), node1, batchJSON(t, good), wire.CodeNotRegistered, -1,
+			`e2l-refusal not-registered: host "node1" is not registered: an admin of the organisation that owns it (ProviderMSP, if this collector's) registers it before its collector writes (e2l host register node1, or make register HOST=node1 ORG=<org> SWARM_ROLE=manager|worker)`},
+		{"another organisation's collector claiming the host is refused", newWorld(t), collector("node1", "DeveloperMSP"), batchJSON(t, good), wire.CodeHostOwned, -1,
+			`e2l-refusal host-owned: host "node1" is registered to ProviderMSP, but the signer "x509::CN=node1,OU=client::CN=ca.developer" is of DeveloperMSP: only collectors of ProviderMSP write its records (a host moves when ProviderMSP's admin releases it and the new organisation's admin registers it)`},
+		{"a worker reporting a swarm event is refused", newWorld(t), collector("wkr1", "ProviderMSP"), batchJSON(t, workerSwarm), wire.CodeNotAManager, 1,
+			`e2l-refusal not-a-manager record 1 (` + workerSwarm[1].ID + `): a swarm-scope service create event, but host "wkr1" is registered as a worker: only managers report swarm events (if it is a manager, an admin of ProviderMSP registers it again as manager)`},
+		{"a batch that is not JSON is invalid", newWorld(t), node1, `{"records":[`, wire.CodeInvalidBatch, -1,
+			`e2l-refusal invalid-batch: decode batch: invalid record: unexpected EOF`},
+		{"a batch with unknown fields is invalid", newWorld(t), node1, `{"records":[],"extra":1}`, wire.CodeInvalidBatch, -1,
+			`e2l-refusal invalid-batch: decode batch: invalid record: json: unknown field "extra"`},
+		{"an empty batch is invalid", newWorld(t), node1, `{"records":[]}`, wire.CodeInvalidBatch, -1,
+			`e2l-refusal invalid-batch: batch is empty: invalid record`},
+		{"a record whose hash does not match is invalid", newWorld(t), node1, batchJSON(t, badHash), wire.CodeInvalidBatch, 2,
+			`e2l-refusal invalid-batch record 2 (` + good[2].ID + `): hash: does not match the record's canonical encoding (want ` + good[2].Hash + `)`},
+		{"a batch with a hole in the chain is invalid", newWorld(t), node1, batchJSON(t, gapInSeq), wire.CodeInvalidBatch, 1,
+			`e2l-refusal invalid-batch record 1 (` + good[2].ID + `): seq: is 3, want 2 (chain not contiguous within the batch)`},
+		{"a record that is not the next of its predecessor is invalid", newWorld(t), node1, batchJSON(t, badPrev), wire.CodeInvalidBatch, 1,
+			`e2l-refusal invalid-batch record 1 (` + badPrev[1].ID + `): prev: does not match the hash of record seq 1`},
+		{"a record dated more than five minutes after the transaction is refused", newWorld(t), node1, batchJSON(t, futureRecs), wire.CodeFutureDated, 1,
+			`e2l-refusal future-dated record 1 (` + futureRecs[1].ID + `): its time 2026-03-01T12:05:00.000000001Z is 5m0.000000001s after the transaction timestamp 2026-03-01T12:00:00Z (allowed: 5m0s)`},
+		{"an action that cannot be a composite key attribute is refused", newWorld(t), node1, batchJSON(t, weirdAction), wire.CodeInvalidBatch, 0,
+			`e2l-refusal invalid-batch record 0 (` + weirdAction[0].ID + `): cannot index under typeact: input contains unicode U+10FFFF starting at position [15]. U+0000 and U+10FFFF are not allowed in the input attribute of a composite key`},
+		{"a stored ID with another hash is a conflict", stored, node1, batchJSON(t, []record.Sealed{moved}), wire.CodeConflict, 0,
+			`e2l-refusal conflict record 0 (` + good[1].ID + `): the ledger holds this ID with hash ` + good[1].Hash + ` (tx ` + storedTx + `), the batch has hash ` + moved.Hash},
+		{"a taken sequence number is a chain fork", stored, node1, batchJSON(t, []record.Sealed{forked}), wire.CodeChainFork, 0,
+			`e2l-refusal chain-fork record 0 (` + forked.ID + `): host "node1" seq 2 is already taken by record ` + good[1].ID},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := c.ledger.snapshot()
 			_, stub, err := invoke(t, c.ledger, c.id, t0, c.batch)
-			if err == nil {
-				t.Fatal("accepted")
-			}
+			r := refusal(t, err, c.code, c.index)
 			if err.Error() != c.want {
 				t.Errorf("error\n got: %s\nwant: %s", err, c.want)
 			}
-			if !errors.Is(err, c.is) {
-				t.Errorf("errors.Is(err, %v) = false", c.is)
+			if r.Index >= 0 && r.ID == "" {
+				t.Errorf("record refusal without the record's ID")
 			}
-			if len(stub.writes) != 0 && c.is != chaincode.ErrConflict && c.is != chaincode.ErrChainFork {
+			if len(stub.writes) != 0 && c.code != wire.CodeConflict && c.code != wire.CodeChainFork {
 				t.Errorf("%d keys written before refusing", len(stub.writes))
 			}
 			if stub.event != nil {
@@ -237,14 +251,14 @@ func TestRecordEventsRefuses(t *testing.T) {
 	}
 
 	t.Run("a record dated exactly five minutes after the transaction is accepted", func(t *testing.T) {
-		if _, _, err := invoke(t, newLedger(), node1, t0, batchJSON(t, edgeRecs)); err != nil {
+		if _, _, err := invoke(t, newWorld(t), node1, t0, batchJSON(t, edgeRecs)); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("a conflicting record at the end of a batch leaves nothing written", func(t *testing.T) {
-		l := newLedger()
-		mustInvoke(t, l, node1, good[:2])
+		l := newWorld(t)
+		firstTx := mustInvoke(t, l, node1, good[:2]).TxID
 		// Seq 3 and 4 are new; seq 5 re-uses seq 2's event ID with another hash.
 		tail := newChain("node1")
 		tail.seq, tail.prev, tail.time = good[2].Record.Seq-1, good[1].Hash, good[2].Record.Time+int64(time.Hour)
@@ -254,7 +268,7 @@ func TestRecordEventsRefuses(t *testing.T) {
 		bad, _ = record.Seal(bad.Record)
 		before := l.snapshot()
 		_, stub, err := invoke(t, l, node1, t0.Add(time.Hour), batchJSON(t, append(rs, bad)))
-		want := `record 2 (` + good[1].ID + `): conflict: the ledger holds this ID with hash ` + good[1].Hash + ` (tx tx0001), the batch has hash ` + bad.Hash
+		want := `e2l-refusal conflict record 2 (` + good[1].ID + `): the ledger holds this ID with hash ` + good[1].Hash + ` (tx ` + firstTx + `), the batch has hash ` + bad.Hash
 		if err == nil || err.Error() != want {
 			t.Fatalf("error\n got: %v\nwant: %s", err, want)
 		}
@@ -267,7 +281,7 @@ func TestRecordEventsRefuses(t *testing.T) {
 	})
 
 	t.Run("a failing SetEvent fails the transaction", func(t *testing.T) {
-		stub := newLedger().tx(t0)
+		stub := newWorld(t).tx(t0)
 		stub.failEvent = errors.New("event too large")
 		_, err := chaincode.New().RecordEvents(txContext(stub, node1), batchJSON(t, good))
 		if err == nil || err.Error() != "set event e2l.recorded: event too large" {
@@ -282,7 +296,7 @@ func TestRecordEventsIsIdempotent(t *testing.T) {
 	rs := g.batch(t, start(), containerEvent("create", "c1"), containerEvent("start", "c1"), heartbeat())
 
 	t.Run("the same batch twice is a no-op reported as duplicates", func(t *testing.T) {
-		l := newLedger()
+		l := newWorld(t)
 		mustInvoke(t, l, node1, rs)
 		before := l.snapshot()
 		res, stub, err := invoke(t, l, node1, t0, batchJSON(t, rs))
@@ -310,7 +324,7 @@ func TestRecordEventsIsIdempotent(t *testing.T) {
 	})
 
 	t.Run("a batch overlapping stored records writes only the new ones", func(t *testing.T) {
-		l := newLedger()
+		l := newWorld(t)
 		mustInvoke(t, l, node1, rs[:2])
 		res := mustInvoke(t, l, node1, rs[1:])
 		got := []string{}
@@ -333,7 +347,7 @@ func TestRecordEventsSwarmWitnesses(t *testing.T) {
 	r3 := g3.batch(t, start(), serviceEvent("create", "svc1", at, "5")) // disagrees
 	eventID := r1[1].Record.EventID()
 
-	l := newLedger()
+	l := newWorld(t)
 	res1 := mustInvoke(t, l, m1, r1)
 	res2 := mustInvoke(t, l, m2, r2)
 	res3 := mustInvoke(t, l, m3, r3)
@@ -427,7 +441,7 @@ func TestRecordEventsConcurrentBatchesOfOneHostDoNotConflict(t *testing.T) {
 	second := g.batch(t, containerEvent("start", "c1"), heartbeat(), snapshot("c1"))
 	third := g.batch(t, heartbeat())
 
-	l := newLedger()
+	l := newWorld(t)
 	var stubs []*fakeStub
 	for _, b := range [][]record.Sealed{first, second, third} {
 		stub := l.tx(t0)

@@ -8,7 +8,7 @@ import (
 	"github.com/e2l-project/e2l/internal/wire"
 )
 
-// The wire types live in package api, shared with clients.
+// The wire types live in package wire, shared with clients.
 type (
 	Stored       = wire.Stored
 	StoredEvent  = wire.StoredEvent

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Roles of an enrolled host (the certificate attribute e2l.role).
@@ -22,17 +24,25 @@ type EnrollOptions struct {
 	// Role is the e2l.role attribute put in the certificate: RoleCollector
 	// when empty; RoleNone leaves the attribute out.
 	Role string
+	// SwarmRole is the host's role in the host registry: wire.SwarmManager
+	// when empty, or wire.SwarmWorker.
+	SwarmRole string
+	// NoRegister leaves the host out of the host registry (the chaincode
+	// then refuses its records: for tests of that refusal).
+	NoRegister bool
 }
 
 // HostIdentity is an enrolled host's identity and collector environment.
 type HostIdentity struct {
-	Org      Org
-	MSPID    string
-	Host     string // the certificate's e2l.host attribute
-	Role     string // the certificate's e2l.role attribute, RoleNone if absent
-	CertPath string // <Dir>/hosts/<host>/cert.pem
-	KeyPath  string // <Dir>/hosts/<host>/key.pem
-	EnvPath  string // <Dir>/hosts/<host>/collector.env
+	Org   Org
+	MSPID string
+	Host  string // the certificate's e2l.host attribute
+	Role  string // the certificate's e2l.role attribute, RoleNone if absent
+	// SwarmRole is the host's registered Swarm role, empty if not registered.
+	SwarmRole string
+	CertPath  string // <Dir>/hosts/<host>/cert.pem
+	KeyPath   string // <Dir>/hosts/<host>/key.pem
+	EnvPath   string // <Dir>/hosts/<host>/collector.env
 	// Env is the content of collector.env (docs/TEAM-CONTRACTS.md), in file order.
 	Env []EnvVar
 }
@@ -70,7 +80,12 @@ func validHostName(h string) bool {
 // attributes e2l.host=<host> and e2l.role=<role> (both ecert attributes,
 // explicitly requested at enrollment), enrolls it and writes
 // hosts/<host>/{cert.pem,key.pem,collector.env}. Enrolling a host again
-// replaces its key and certificate.
+// replaces its key and certificate. Then, unless opts.NoRegister, it
+// registers the host as o's in the chaincode's host registry with
+// opts.SwarmRole (RegisterHost): whatever its e2l.role, so that the
+// chaincode judges an identity without the collector role by its role.
+// Enrolling a registered host again with the same Swarm role leaves the
+// registry as it is; with another role, it updates the role.
 func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts EnrollOptions) (HostIdentity, error) {
 	c := n.cfg
 	id := HostIdentity{Org: o, MSPID: o.MSPID(), Host: host, Role: opts.Role}
@@ -85,6 +100,13 @@ func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts Enrol
 	}
 	if strings.ContainsAny(id.Role, ",=:") {
 		return id, fmt.Errorf("role %q: must not contain ',', '=' or ':'", id.Role)
+	}
+	swarmRole := opts.SwarmRole
+	if swarmRole == "" {
+		swarmRole = wire.SwarmManager
+	}
+	if swarmRole != wire.SwarmManager && swarmRole != wire.SwarmWorker {
+		return id, fmt.Errorf("swarm role %q: want %s or %s", swarmRole, wire.SwarmManager, wire.SwarmWorker)
 	}
 	if err := c.awaitCA(ctx, o); err != nil {
 		return id, err
@@ -148,12 +170,32 @@ func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts Enrol
 	if err := os.WriteFile(id.EnvPath, []byte(b.String()), 0o644); err != nil {
 		return id, fmt.Errorf("write %s: %w", id.EnvPath, err)
 	}
+	if opts.NoRegister {
+		return id, nil
+	}
+	if err := n.RegisterHost(ctx, o, host, swarmRole); err != nil {
+		return id, fmt.Errorf("enrolled host %s, but not in the host registry: %w", host, err)
+	}
+	id.SwarmRole = swarmRole
 	return id, nil
 }
 
 // collectorEnv is the collector's environment for an identity of o: peer
 // endpoints of o first, then the others.
 func (n *Network) collectorEnv(o Org, id HostIdentity) []EnvVar {
+	return append([]EnvVar{{"E2L_HOST", id.Host}}, n.clientEnv(o, id.CertPath, id.KeyPath)...)
+}
+
+// AdminEnv is the e2l CLI's environment (E2L_* settings, the format of
+// collector.env) for o's admin, the identity that writes the host registry
+// (e2l host register|release).
+func (n *Network) AdminEnv(o Org) []EnvVar {
+	return n.clientEnv(o, n.cfg.peerAdminCert(o), n.cfg.peerAdminKey(o))
+}
+
+// clientEnv is the connection environment of a client identity of o: peer
+// endpoints of o first, then the others.
+func (n *Network) clientEnv(o Org, cert, key string) []EnvVar {
 	endpoints := []string{n.Peer(o).Endpoint}
 	for _, p := range n.Peers() {
 		if p.Org != o {
@@ -161,10 +203,9 @@ func (n *Network) collectorEnv(o Org, id HostIdentity) []EnvVar {
 		}
 	}
 	return []EnvVar{
-		{"E2L_HOST", id.Host},
-		{"E2L_MSP_ID", id.MSPID},
-		{"E2L_CERT", id.CertPath},
-		{"E2L_KEY", id.KeyPath},
+		{"E2L_MSP_ID", o.MSPID()},
+		{"E2L_CERT", cert},
+		{"E2L_KEY", key},
 		{"E2L_PEER_ENDPOINTS", strings.Join(endpoints, ",")},
 		{"E2L_PEER_TLS_CA", n.PeerTLSCABundle()},
 		{"E2L_CHANNEL", ChannelName},

@@ -14,56 +14,80 @@ import (
 	"google.golang.org/grpc/credentials"
 )
 
+// adminGateway connects to o's peer Gateway as o's admin: cryptogen's
+// Admin@<domain>, whose certificate has OU admin under NodeOUs (the identity
+// the chaincode requires of a host registry change). opts add timeouts.
+// closeGW closes the gateway and its connection.
+func (c Config) adminGateway(o Org, opts ...client.ConnectOption) (gw *client.Gateway, closeGW func(), err error) {
+	caPEM, err := os.ReadFile(c.peerTLSCA(o))
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, nil, fmt.Errorf("no certificate in %s", c.peerTLSCA(o))
+	}
+	id, sign, err := loadIdentity(o.MSPID(), c.peerAdminCert(o), c.peerAdminKey(o))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s admin identity: %w", o, err)
+	}
+	conn, err := grpc.NewClient(addr(c.port(slotPeer, o.index(), offMain)),
+		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "")))
+	if err != nil {
+		return nil, nil, err
+	}
+	gw, err = client.Connect(id, append([]client.ConnectOption{client.WithSign(sign), client.WithClientConnection(conn)}, opts...)...)
+	if err != nil {
+		return nil, nil, errors.Join(err, conn.Close())
+	}
+	return gw, func() { _ = gw.Close(); _ = conn.Close() }, nil
+}
+
+// loadIdentity reads a PEM certificate and its PEM private key.
+func loadIdentity(mspID, certPath, keyPath string) (*identity.X509Identity, identity.Sign, error) {
+	certPEM, err := os.ReadFile(certPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := identity.CertificateFromPEM(certPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", certPath, err)
+	}
+	id, err := identity.NewX509Identity(mspID, cert)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := identity.PrivateKeyFromPEM(keyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	sign, err := identity.NewPrivateKeySign(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return id, sign, nil
+}
+
+// e2lContract is the e2l chaincode on the e2l channel.
+func e2lContract(gw *client.Gateway) *client.Contract {
+	return gw.GetNetwork(ChannelName).GetContract(ChaincodeName)
+}
+
 // gatewayEndorse asks o's peer Gateway, as o's admin, to endorse the
 // readiness query: it succeeds only once the Gateway has found (through
 // gossip and discovery) enough peers of other orgs to satisfy the
 // endorsement policy. Nothing is submitted.
 func (c Config) gatewayEndorse(ctx context.Context, o Org) error {
-	caPEM, err := os.ReadFile(c.peerTLSCA(o))
+	gw, closeGW, err := c.adminGateway(o, client.WithEndorseTimeout(10*time.Second))
 	if err != nil {
 		return err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return fmt.Errorf("no certificate in %s", c.peerTLSCA(o))
-	}
-	conn, err := grpc.NewClient(addr(c.port(slotPeer, o.index(), offMain)),
-		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "")))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	certPEM, err := os.ReadFile(c.peerAdminCert(o))
-	if err != nil {
-		return err
-	}
-	cert, err := identity.CertificateFromPEM(certPEM)
-	if err != nil {
-		return err
-	}
-	id, err := identity.NewX509Identity(o.MSPID(), cert)
-	if err != nil {
-		return err
-	}
-	keyPEM, err := os.ReadFile(c.peerAdminKey(o))
-	if err != nil {
-		return err
-	}
-	key, err := identity.PrivateKeyFromPEM(keyPEM)
-	if err != nil {
-		return err
-	}
-	sign, err := identity.NewPrivateKeySign(key)
-	if err != nil {
-		return err
-	}
-	gw, err := client.Connect(id, client.WithSign(sign), client.WithClientConnection(conn),
-		client.WithEndorseTimeout(10*time.Second))
-	if err != nil {
-		return err
-	}
-	defer gw.Close()
-	proposal, err := gw.GetNetwork(ChannelName).GetContract(ChaincodeName).NewProposal("org.hyperledger.fabric:GetMetadata")
+	defer closeGW()
+	proposal, err := e2lContract(gw).NewProposal("org.hyperledger.fabric:GetMetadata")
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ type app struct {
 	getenv         func(string) string
 	stdout, stderr io.Writer
 	conn           connFlags
+	trust          trustFlags
 	now            func() time.Time
 }
 
@@ -30,8 +31,10 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "Query and verify the e2l ledger of Docker events",
 		Long: `e2l reads the records Docker hosts committed to the e2l Fabric channel and
 verifies them: hash chains, the transactions and blocks that carry them,
-endorsements and orderer signatures. It only evaluates queries and reads
-blocks; it never submits a transaction.
+endorsements and orderer signatures, from a trust anchor: the channel's
+genesis block hash, recorded by "e2l trust" (or pinned on first use) in the
+trust file, or given with --genesis. It only evaluates queries and reads
+blocks, except "e2l host register|release", which an org admin submits.
 
 Connection settings come from flags, E2L_* variables or --env-file (the
 collector.env format), in that order of precedence. Any member identity of
@@ -40,8 +43,10 @@ the channel will do (an org admin, a user, a host).`,
 		SilenceErrors: true,
 	}
 	a.conn.register(root)
+	a.trust.registerFile(root)
 	root.AddCommand(a.eventsCommand(), a.timelineCommand(), a.usageCommand(), a.hostsCommand(),
-		a.verifyCommand(), a.exportCommand(), a.receiptCommand(), a.verifyReceiptCommand())
+		a.verifyCommand(), a.exportCommand(), a.receiptCommand(), a.verifyReceiptCommand(),
+		a.trustCommand(), a.hostCommand())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return root
 }

@@ -27,6 +27,7 @@ type connFlags struct {
 	channel   string
 	chaincode string
 	timeout   time.Duration
+	maxRecv   int
 }
 
 func (f *connFlags) register(cmd *cobra.Command) {
@@ -40,6 +41,7 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.channel, "channel", "", "channel (default e2l) [E2L_CHANNEL]")
 	fs.StringVar(&f.chaincode, "chaincode", "", "chaincode (default e2l) [E2L_CHAINCODE]")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each query")
+	fs.IntVar(&f.maxRecv, "max-recv-bytes", query.DefaultMaxRecvBytes, "largest message accepted from a peer; must exceed the channel's largest block (AbsoluteMaxBytes)")
 }
 
 // config resolves the connection settings.
@@ -72,13 +74,14 @@ func (f *connFlags) config(getenv func(string) string) (query.Config, error) {
 		return def
 	}
 	cfg := query.Config{
-		MSPID:     pick(f.mspID, "E2L_MSP_ID", ""),
-		CertFile:  pick(f.cert, "E2L_CERT", ""),
-		KeyFile:   pick(f.key, "E2L_KEY", ""),
-		TLSCAFile: pick(f.tlsCA, "E2L_PEER_TLS_CA", ""),
-		Channel:   pick(f.channel, "E2L_CHANNEL", "e2l"),
-		Chaincode: pick(f.chaincode, "E2L_CHAINCODE", "e2l"),
-		Timeout:   f.timeout,
+		MSPID:        pick(f.mspID, "E2L_MSP_ID", ""),
+		CertFile:     pick(f.cert, "E2L_CERT", ""),
+		KeyFile:      pick(f.key, "E2L_KEY", ""),
+		TLSCAFile:    pick(f.tlsCA, "E2L_PEER_TLS_CA", ""),
+		Channel:      pick(f.channel, "E2L_CHANNEL", "e2l"),
+		Chaincode:    pick(f.chaincode, "E2L_CHAINCODE", "e2l"),
+		Timeout:      f.timeout,
+		MaxRecvBytes: f.maxRecv,
 	}
 	for _, ep := range strings.Split(pick(f.endpoints, "E2L_PEER_ENDPOINTS", ""), ",") {
 		if ep = strings.TrimSpace(ep); ep != "" {

@@ -61,3 +61,37 @@ func TestParseTime(t *testing.T) {
 		t.Fatal("parseTime accepts yesterday")
 	}
 }
+
+func TestArgumentsAreCheckedBeforeConnecting(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"host"}, "host: give register, release, show or list"},
+		{[]string{"host", "register", "--host", "h"}, "--host and --role are required"},
+		{[]string{"host", "register", "--host", "h", "--role", "boss"}, `--role "boss": want manager or worker`},
+		{[]string{"host", "release", "--host", "h"}, "--host and --to are required"},
+		{[]string{"trust", "--show", "--replace"}, "--show takes no other flag"},
+		{[]string{"receipt", "web1", "r.json"}, `record ID "web1": want its 64 hex digits or a prefix of at least 4`},
+		{[]string{"receipt", "abc", "r.json"}, "a prefix of at least 4"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(t.Context(), tt.args, func(string) string { return "" }, &out, &errb)
+			if code == exitOK || (tt.want != "" && (code != exitUsage || !strings.Contains(errb.String(), tt.want))) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errb.String(), exitUsage, tt.want)
+			}
+		})
+	}
+}
+
+func TestTrustShowListsTheEntries(t *testing.T) {
+	path := trustFileWith(t, "# anchors", "zeta genesis sha256:"+hashB, "e2l genesis sha256:"+hashA)
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"trust", "--show"}, func(k string) string { return map[string]string{"E2L_TRUST_FILE": path}[k] }, &out, &errb)
+	want := "# " + path + "\ne2l genesis sha256:" + hashA + "\nzeta genesis sha256:" + hashB + "\n"
+	if code != exitOK || out.String() != want {
+		t.Fatalf("exit %d, stdout:\n%s\nwant:\n%s\nstderr: %s", code, out.String(), want, errb.String())
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,8 +12,9 @@ import (
 )
 
 func (a *app) receiptCommand() *cobra.Command {
+	var host string
 	cmd := &cobra.Command{
-		Use:   "receipt <record-id> <file>",
+		Use:   "receipt <record-id-or-prefix> <file>",
 		Short: "Write a self-contained proof that a record is on the ledger",
 		Long: `Write a receipt (JSON) for one record: the stored record, its transaction
 envelope (creator signature, endorsements), the whole block that holds it
@@ -22,24 +22,39 @@ envelope (creator signature, endorsements), the whole block that holds it
 configuration block that block was ordered under, with the organisations'
 and orderers' CA roots of that time. The
 receipt is verified before it is written; "e2l verify-receipt" checks it with
-no network.`,
-		Example: `  e2l receipt 6c1f...9a receipt.json`,
-		Args:    args(cobra.ExactArgs(2)),
-		RunE:    func(cmd *cobra.Command, argv []string) error { return a.receipt(cmd.Context(), argv[0], argv[1]) },
+no network.
+
+The record is named by its whole ID or any unique prefix of at least 4 hex
+digits (as git names commits). A prefix is matched against every host's
+chain (--host: that host's only), so its cost grows with the ledger; an
+unknown or ambiguous prefix is an error listing what matched.
+
+The channel's genesis block is checked against the trust anchor first
+(--genesis, or the trust file's entry, pinned on first use).`,
+		Example: `  e2l receipt 6c1f0a9e2b7d receipt.json
+  e2l receipt --host vm 6c1f receipt.json`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, argv []string) error { return a.receipt(cmd.Context(), argv[0], host, argv[1]) },
 	}
+	cmd.Flags().StringVar(&host, "host", "", "look a record ID prefix up in this host's chain only")
+	a.trust.registerGenesis(cmd)
 	return cmd
 }
 
-func (a *app) receipt(ctx context.Context, id, path string) error {
-	if !isHex64(id) {
-		return usageError{fmt.Errorf("receipt: record ID %q is not 64 lower-case hex characters", id)}
+func (a *app) receipt(ctx context.Context, id, host, path string) error {
+	if _, err := normalizeRecordID(id); err != nil {
+		return err
 	}
 	c, err := a.client()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st, err := c.Record(ctx, id)
+	anchor, err := a.onlineAnchor(ctx, c, c.Channel())
+	if err != nil {
+		return err
+	}
+	st, err := resolveRecord(ctx, c, id, host)
 	if err != nil {
 		return err
 	}
@@ -51,10 +66,11 @@ func (a *app) receipt(ctx context.Context, id, path string) error {
 	if err != nil {
 		return fmt.Errorf("configuration block: %w", err)
 	}
-	r, rep, err := audit.NewReceipt(c.Channel(), c.Chaincode(), st, block, cfg)
+	r, _, err := audit.NewReceipt(c.Channel(), c.Chaincode(), st, block, cfg)
 	if err != nil {
 		return err
 	}
+	rep := audit.VerifyReceipt(r, audit.ReceiptOptions{Anchor: anchor})
 	if err := writeFile(path, func(w io.Writer) error { return audit.WriteReceipt(w, r) }); err != nil {
 		return err
 	}
@@ -77,15 +93,18 @@ organisation's signature on the block verifies against the orderer roots;
 the creator is bound to the record's host; endorsements from at least 2
 organisations verify against their roots.
 
-The roots come from the receipt's configuration block: compare the printed
-fingerprints with a trusted source, or pass --config-block with a
-configuration block obtained independently (it must be the same block).`,
+It refuses to say OK without a trust anchor for the receipt's channel: the
+genesis block hash given with --genesis or recorded in the trust file by
+"e2l trust" (--trust-file). --config-block adds a configuration block
+obtained independently, which the receipt's must equal.`,
 		Example: `  e2l verify-receipt receipt.json
+  e2l verify-receipt --genesis sha256:3f1c…9a receipt.json
   e2l verify-receipt --config-block e2l-config.block receipt.json`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error { return a.verifyReceipt(argv[0], trusted) },
 	}
 	cmd.Flags().StringVar(&trusted, "config-block", "", "a trusted channel configuration block (raw protobuf) the receipt's must equal")
+	a.trust.registerGenesis(cmd)
 	return cmd
 }
 
@@ -99,19 +118,19 @@ func (a *app) verifyReceipt(path, trusted string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	var opt audit.ReceiptOptions
+	anc, err := a.offlineAnchor(r.Channel, evidenceGenesis([][]byte{r.ConfigBlock}))
+	if err != nil {
+		return err
+	}
+	opt := audit.ReceiptOptions{Anchor: anc.genesis}
 	if trusted != "" {
 		if opt.TrustedConfigBlock, err = os.ReadFile(trusted); err != nil {
 			return err
 		}
 	}
+	fmt.Fprintf(a.stdout, "anchor   channel %s genesis sha256:%s (%s)\n", r.Channel, anc.genesis, anc.source)
 	for _, line := range audit.ReceiptSummary(r) {
 		fmt.Fprintln(a.stdout, line)
 	}
-	rep := audit.VerifyReceipt(r, opt)
-	err = a.printReport(rep, "text", false)
-	if errors.Is(err, errFailed) {
-		return err
-	}
-	return err
+	return a.printReport(audit.VerifyReceipt(r, opt), "text", false)
 }

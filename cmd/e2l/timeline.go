@@ -116,15 +116,3 @@ func resolveActor(ctx context.Context, c *query.Client, name string) ([]string, 
 	}
 	return ids, nil
 }
-
-func isHex64(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}

@@ -111,6 +111,7 @@ problem names the record (host, seq, id).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.verify(cmd.Context(), f) },
 	}
 	f.register(cmd, true)
+	a.trust.registerGenesis(cmd)
 	return cmd
 }
 
@@ -133,9 +134,17 @@ func (a *app) verify(ctx context.Context, f verifyFlags) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.archive, err)
 		}
+		anc, err := a.offlineAnchor(arch.Channel, evidenceGenesis(arch.ConfigBlocks))
+		if err != nil {
+			return err
+		}
+		opt.Anchor = anc.genesis
+		if f.output != formatJSON && !f.quiet {
+			fmt.Fprintf(a.stdout, "anchor: channel %s genesis sha256:%s (%s)\n", arch.Channel, anc.genesis, anc.source)
+		}
 	} else {
 		var err error
-		if arch, err = a.fetchArchive(ctx, f); err != nil {
+		if arch, opt.Anchor, err = a.fetchArchive(ctx, f); err != nil {
 			return err
 		}
 		// Heartbeat staleness is judged only when the selection runs to
@@ -199,32 +208,41 @@ the same verification on it with no network.`,
 		RunE: func(cmd *cobra.Command, argv []string) error { return a.export(cmd.Context(), f, argv[0]) },
 	}
 	f.register(cmd, false)
+	a.trust.registerGenesis(cmd)
 	return cmd
 }
 
-// fetchArchive collects from the ledger the evidence the flags select.
-func (a *app) fetchArchive(ctx context.Context, f verifyFlags) (*audit.Archive, error) {
+// fetchArchive checks the live channel against its trust anchor (pinning
+// it on first use), then collects from the ledger the evidence the flags
+// select. It returns the anchor (hex genesis header hash).
+func (a *app) fetchArchive(ctx context.Context, f verifyFlags) (*audit.Archive, string, error) {
 	sel, err := f.selection(a.now())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c, err := a.client()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer c.Close()
-	return c.Archive(ctx, sel, a.now())
+	anchor, err := a.onlineAnchor(ctx, c, c.Channel())
+	if err != nil {
+		return nil, "", err
+	}
+	arch, err := c.Archive(ctx, sel, a.now())
+	return arch, anchor, err
 }
 
 func (a *app) export(ctx context.Context, f verifyFlags, path string) error {
-	arch, err := a.fetchArchive(ctx, f)
+	arch, anchor, err := a.fetchArchive(ctx, f)
 	if err != nil {
 		return err
 	}
 	if err := writeFile(path, func(w io.Writer) error { return audit.WriteArchive(w, arch) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "exported %d records, %d blocks and %d configuration blocks to %s\n", len(arch.Records), len(arch.Blocks), len(arch.ConfigBlocks), path)
+	fmt.Fprintf(a.stdout, "exported %d records of %d registered hosts, %d blocks and %d configuration blocks to %s (channel %s genesis sha256:%s)\n",
+		len(arch.Records), len(arch.Hosts), len(arch.Blocks), len(arch.ConfigBlocks), path, arch.Channel, anchor)
 	return nil
 }
 

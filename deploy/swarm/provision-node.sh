@@ -30,6 +30,14 @@
 # (collector.env names the peers' CA file by its path on the enrolling
 # machine: copy it along and pass --ca FILE.)
 # Then restart the node's collector: docker service update --force e2l_collector
+#
+# The chaincode accepts the node's records only once an admin of its
+# organisation has registered the node in the host registry, with its Swarm
+# role (only managers may report swarm events). That is not done here (the
+# node holds no admin key): before the collector starts, the org admin runs
+#   e2l host register --host NAME --role manager|worker   (admin's identity)
+# (local network: `make enroll ... SWARM_ROLE=` enrolls and registers;
+# `make register HOST= ORG= SWARM_ROLE=` registers). docs/operations.md.
 set -eu
 
 from="" to="/etc/e2l/identity" uid="65532" host="" ca=""
@@ -105,4 +113,5 @@ mv "$tmp" "$to"
 trap - EXIT
 rm -rf "$to.old"
 echo "provision-node: identity of '${enrolled_host:-?}' ($msp) installed in $to"
+echo "provision-node: its org admin must have registered '${enrolled_host:-?}' in the host registry (e2l host register --host ${enrolled_host:-NAME} --role manager|worker)"
 echo "provision-node: restart the node's collector to use it: docker service update --force e2l_collector"

@@ -23,6 +23,11 @@ type ChainOptions struct {
 	// HeartbeatFactor: a heartbeat older than this many intervals is stale
 	// (DefaultHeartbeatFactor when 0).
 	HeartbeatFactor float64
+	// Forged are the records (by ID) signed outside the organisation that
+	// owned their host, with the finding that says so: it is reported at
+	// the record, before what it breaks after it, and the record is not
+	// trusted (its span is a hole).
+	Forged map[string]Finding
 }
 
 // SeqRange is an inclusive range of sequence numbers.
@@ -147,6 +152,10 @@ func CheckChain(host string, recs []Stored, opt ChainOptions) *Chain {
 	}
 	for i := range slots {
 		s := &slots[i]
+		if f, ok := opt.Forged[s.st.ID]; ok && s.seq >= from {
+			c.Findings = append(c.Findings, f)
+			s.sealed = nil
+		}
 		switch {
 		case s.seq < from:
 			c.Findings = append(c.Findings, about(Error, s.st, "seq %d is below the requested start %d", s.seq, from))
@@ -160,8 +169,12 @@ func CheckChain(host string, recs []Stored, opt ChainOptions) *Chain {
 			c.Findings = append(c.Findings, about(Error, s.st, "missing seq %s before this record", m))
 			openHole()
 		case prev != nil && s.sealed != nil && s.sealed.Record.Prev != prev.st.Hash:
-			c.Findings = append(c.Findings, about(Error, s.st, "broken link: prev %s is not the hash %s of seq %d (record %s)",
-				short(s.sealed.Record.Prev), short(prev.st.Hash), prev.seq, prev.st.ID))
+			forgery := ""
+			if _, ok := opt.Forged[prev.st.ID]; ok {
+				forgery = ", the forgery reported there"
+			}
+			c.Findings = append(c.Findings, about(Error, s.st, "broken link: prev %s is not the hash %s of seq %d (record %s%s)",
+				short(s.sealed.Record.Prev), short(prev.st.Hash), prev.seq, prev.st.ID, forgery))
 			openHole()
 		}
 		if s.sealed == nil {

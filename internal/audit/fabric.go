@@ -65,6 +65,7 @@ type Tx struct {
 	ResponsePayload []byte // the ProposalResponsePayload endorsers signed
 	ResponseStatus  int32  // the chaincode's response status
 	ProposalHashOK  bool   // the endorsed proposal hash matches the transaction's header and input
+	Results         []byte // the ChaincodeAction's read/write set (rwset.TxReadWriteSet), as endorsed
 
 	payload   []byte // the envelope payload the creator signed
 	signature []byte // the creator's signature
@@ -183,6 +184,7 @@ func parseTx(data []byte) *Tx {
 		return fail("decode chaincode action: %w", err)
 	}
 	tx.ResponseStatus = action.GetResponse().GetStatus()
+	tx.Results = action.GetResults()
 
 	if tx.Function() == "RecordEvents" && len(tx.Args) == 2 {
 		b, err := record.DecodeBatch(tx.Args[1])

@@ -291,7 +291,7 @@ func (w *world) tx(b record.Batch, opt txOpts) (env []byte, txID string, ts time
 	h.Write(shdr)
 	h.Write(cpp)
 	prp := mustMarshal(t, &peer.ProposalResponsePayload{ProposalHash: h.Sum(nil),
-		Extension: mustMarshal(t, &peer.ChaincodeAction{Response: &peer.Response{Status: 200}})})
+		Extension: mustMarshal(t, &peer.ChaincodeAction{Response: &peer.Response{Status: 200}, Results: recordResults(t, b, creator, txID, ts)})})
 	keys := opt.endorse
 	if keys == nil {
 		for _, m := range endorsers {

@@ -73,10 +73,11 @@ func TestEndorsementsSatisfyTheChannelsEndorsementPolicy(t *testing.T) {
 			w := newWorld(t)
 			opt, txo := tc.setup(w)
 			c := newChainer(t, "node1")
-			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l"}
+			// Version 2: these blocks carry no host registry (owners_test.go covers it).
+			a := &Archive{Version: 2, Channel: "e2l", Chaincode: "e2l"}
 			a.Records = w.commit(record.Batch{Records: []record.Sealed{c.start()}}, opt)
 			a.Blocks, a.ConfigBlocks = w.blocks, w.configs
-			rep := Verify(a, VerifyOptions{Tx: txo})
+			rep := Verify(a, VerifyOptions{Tx: txo, Anchor: anchorOf(t, w)})
 			if tc.want == nil {
 				if rep.Failed() {
 					t.Fatalf("verification fails:\n%s", strings.Join(errorsOf(rep), "\n"))
@@ -114,10 +115,10 @@ func TestBlocksSatisfyTheBlockValidationPolicy(t *testing.T) {
 			w := newWorld(t)
 			w.orderer.peer = tc.signer(w)
 			c := newChainer(t, "node1")
-			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l"}
+			a := &Archive{Version: 2, Channel: "e2l", Chaincode: "e2l"}
 			a.Records = w.commit(record.Batch{Records: []record.Sealed{c.start()}}, txOpts{})
 			a.Blocks, a.ConfigBlocks = w.blocks, w.configs
-			rep := Verify(a, VerifyOptions{})
+			rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)})
 			if tc.want == nil {
 				if rep.Failed() {
 					t.Fatalf("verification fails:\n%s", strings.Join(errorsOf(rep), "\n"))

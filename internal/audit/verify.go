@@ -11,9 +11,10 @@ import (
 	"github.com/e2l-project/e2l/internal/wire"
 )
 
-// ArchiveVersion is the version of the archive format written. Version 1
-// archives (one configuration block) are still read.
-const ArchiveVersion = 2
+// ArchiveVersion is the version of the archive format written. Version 3
+// adds the host registry (Hosts); versions 1 (one configuration block) and
+// 2 are still read, their hosts not bound to organisations.
+const ArchiveVersion = 3
 
 // Archive is the evidence for a part of the ledger: the stored records, the
 // blocks (raw bytes, as committed) whose transactions carry them, and the
@@ -74,8 +75,8 @@ func ReadArchive(r io.Reader) (*Archive, error) {
 	if err := json.NewDecoder(zr).Decode(&a); err != nil {
 		return nil, fmt.Errorf("read archive: %w", err)
 	}
-	if a.Version != 1 && a.Version != ArchiveVersion {
-		return nil, fmt.Errorf("read archive: version %d is not supported (want 1 or %d)", a.Version, ArchiveVersion)
+	if a.Version < 1 || a.Version > ArchiveVersion {
+		return nil, fmt.Errorf("read archive: version %d is not supported (want 1 to %d)", a.Version, ArchiveVersion)
 	}
 	return &a, nil
 }
@@ -96,9 +97,14 @@ type VerifyOptions struct {
 // Verify checks every record of the archive: its own hash and ID, its
 // host's chain (from the archive's FromSeq), and the transaction that
 // carries it (VALID, creator bound to the host and chaining to its org's
-// CA, endorsements from enough organisations with valid signatures), and
-// every block carrying one (data hash, orderer signatures), against the
-// CAs of the configuration each block was ordered under (Configs).
+// CA, endorsements from enough organisations with valid signatures, its
+// read/write set writing the record and consistent with the archive's
+// other transactions), every block carrying one (data hash, orderer
+// signatures, one block per number, links between consecutive blocks),
+// against the CAs of the configuration each block was ordered under
+// (Configs), whose genesis block must be the trust anchor. Each record is
+// bound to the organisation that owned its host when it was written (the
+// host registry entries of a version 3 archive).
 func Verify(a *Archive, opt VerifyOptions) *Report {
 	rep := &Report{Records: len(a.Records)}
 	if opt.Tx.Channel == "" {
@@ -107,13 +113,16 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 	if opt.Tx.Chaincode == "" {
 		opt.Tx.Chaincode = a.Chaincode
 	}
+	channel, chaincode := orDefault(opt.Tx.Channel, "e2l"), orDefault(opt.Tx.Chaincode, "e2l")
 	var configs *Configs
+	genesis, why := "", ""
 	if len(a.ConfigBlocks) == 0 && a.Version == 1 {
 		var err error
 		if configs, err = SingleConfig(a.ConfigBlock); err != nil {
 			rep.add(Finding{Severity: Error, Problem: err.Error()})
 			return rep
 		}
+		genesis, why = genesisOf(a.ConfigBlock), fmt.Sprintf("a version 1 archive keeps only configuration block %d", configs.Numbers[0])
 	} else {
 		var problems []string
 		if configs, problems = CheckConfigs(a.ConfigBlocks); configs == nil {
@@ -122,61 +131,85 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 			}
 			return rep
 		}
+		genesis = configs.Genesis
 	}
 	rep.add(Finding{Severity: Info, Problem: configs.Describe()})
+	rep.add(anchorFinding(opt.Anchor, genesis, why))
 
-	// Index the transactions of the blocks.
+	// The blocks: one per number, consecutive ones linked.
+	set := NewBlockSet(BlockGroup{"archive block", a.Blocks}, BlockGroup{"configuration block", a.ConfigBlocks})
+	for _, p := range set.Problems {
+		rep.add(Finding{Severity: Error, Problem: p})
+	}
+	// Transactions by ID: the first in ledger order (Fabric marks a later
+	// one with the same ID invalid).
 	txs := map[string]*Tx{}
-	blocks := map[uint64]*Block{}
-	for i, raw := range a.Blocks {
-		b, err := ParseBlock(raw)
-		if err != nil {
-			rep.add(Finding{Severity: Error, Problem: fmt.Sprintf("archive block %d: %v", i, err)})
-			continue
-		}
-		blocks[b.Number] = b
-		for _, tx := range b.Txs {
-			if tx.ID != "" {
-				txs[tx.ID] = tx
-			}
+	for _, tx := range set.Txs() {
+		if _, ok := txs[tx.ID]; tx.ID != "" && !ok {
+			txs[tx.ID] = tx
 		}
 	}
-	rep.Blocks = len(blocks)
 	blockProb := map[uint64][]string{}
 	trustOf := map[uint64]*Trust{}
-	for n, b := range blocks {
+	blockProblemsOf := func(n uint64) []string {
+		if p, ok := blockProb[n]; ok {
+			return p
+		}
+		b := set.Get(n)
 		t, err := configs.For(b)
 		if err != nil {
 			blockProb[n] = []string{err.Error()}
-			continue
+			return blockProb[n]
 		}
 		trustOf[n] = t
-		blockProb[n] = blockProblems(b, t)
+		p := blockProblems(b, t)
+		if set.Conflicted(n) {
+			p = append(p, fmt.Sprintf("block %d: the evidence holds two different blocks of this number", n))
+		}
+		blockProb[n] = p
+		return p
 	}
+	rws := newRWSets(chaincode)
+	mvcc := mvccProblems(set, rws, chaincode)
+	owners := checkHosts(a, set, txs, configs, rws, blockProblemsOf, channel, chaincode)
+	rep.add(owners.findings...)
 
-	// Chains, per host in listed order.
+	// Records by host; each bound to its host's owner.
 	byHost := map[string][]Stored{}
 	var hosts []string
+	forged := map[string]Finding{}
+	var binding []Finding
 	for _, st := range a.Records {
 		h, _ := st.Claimed()
 		if _, ok := byHost[h]; !ok {
 			hosts = append(hosts, h)
 		}
 		byHost[h] = append(byHost[h], st)
+		if tx := txs[st.TxID]; tx != nil {
+			f, other := owners.bindRecord(st, tx)
+			if f != nil {
+				forged[st.ID] = *f
+			}
+			binding = append(binding, other...)
+		}
 	}
 	sort.Strings(hosts)
 	rep.Hosts = len(hosts)
+	rep.add(owners.unboundHosts(a, hosts)...)
 	for _, h := range hosts {
 		from := a.FromSeq
 		if f, ok := a.HostFrom[h]; ok {
 			from = f
 		}
-		c := CheckChain(h, byHost[h], ChainOptions{From: from, Now: opt.Now, HeartbeatFactor: opt.HeartbeatFactor})
+		c := CheckChain(h, byHost[h], ChainOptions{From: from, Now: opt.Now, HeartbeatFactor: opt.HeartbeatFactor, Forged: forged})
 		rep.add(c.Findings...)
 	}
+	rep.add(binding...)
 
 	// Transactions.
 	txProb := map[string][]string{}
+	recordBlocks := map[uint64]bool{}
+	reported := map[*Tx]bool{}
 	for _, st := range a.Records {
 		tx := txs[st.TxID]
 		if tx == nil {
@@ -185,9 +218,13 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 		}
 		p, ok := txProb[tx.ID]
 		if !ok {
+			blockProblemsOf(tx.Block) // finds the block's configuration
+			recordBlocks[tx.Block] = true
 			if t := trustOf[tx.Block]; t != nil {
 				p = txProblems(tx, t, opt.Tx)
 			}
+			p = append(p, mvcc[tx]...)
+			reported[tx] = true
 			txProb[tx.ID] = p
 		}
 		for _, s := range p {
@@ -196,10 +233,30 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 		for _, s := range recordProblems(tx, st) {
 			rep.add(about(Error, st, "%s", s))
 		}
-		for _, s := range blockProb[tx.Block] {
+		for _, s := range recordWriteProblems(tx, st, rws) {
+			rep.add(about(Error, st, "%s", s))
+		}
+		for _, s := range blockProblemsOf(tx.Block) {
 			rep.add(about(Error, st, "%s", s))
 		}
 	}
-	rep.Transactions = len(txProb)
+	// MVCC problems of transactions that carry none of the records (the
+	// registry's, or one whose records were replaced).
+	for _, tx := range set.Txs() {
+		if reported[tx] {
+			continue
+		}
+		for _, s := range mvcc[tx] {
+			rep.add(Finding{Severity: Error, TxID: tx.ID, Problem: s})
+		}
+	}
+	rep.Transactions, rep.Blocks = len(txProb), len(recordBlocks)
 	return rep
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -13,11 +13,15 @@ import (
 	"github.com/e2l-project/e2l/internal/record"
 )
 
-// validArchive is a chain of six records of node1 written in three
-// transactions, each in its own block, with valid signatures throughout.
+// validArchive is a chain of six records of node1 (registered to
+// ProviderMSP first) written in three transactions, each in its own block,
+// with valid signatures throughout. Its Blocks are the records' blocks,
+// then the registry's.
 func validArchive(t *testing.T) (*world, *Archive, []record.Sealed) {
 	t.Helper()
 	w := newWorld(t)
+	reg := newRegistry(w)
+	reg.register("node1", "ProviderMSP", "manager")
 	c := newChainer(t, "node1")
 	recs := []record.Sealed{c.start(), c.event("container", "create", "c1", "web", nil), c.event("container", "start", "c1", "web", nil),
 		c.heartbeat(), c.event("container", "die", "c1", "web", nil), c.heartbeat()}
@@ -25,7 +29,8 @@ func validArchive(t *testing.T) (*world, *Archive, []record.Sealed) {
 	for i := 0; i < len(recs); i += 2 {
 		a.Records = append(a.Records, w.commit(record.Batch{Records: recs[i : i+2]}, txOpts{})...)
 	}
-	a.Blocks = w.blocks
+	a.Blocks = append(append([][]byte{}, w.blocks[1:]...), w.blocks[0])
+	a.Hosts = reg.hosts()
 	return w, a, recs
 }
 
@@ -65,8 +70,8 @@ func wantError(t *testing.T, rep *Report, host string, seq uint64, fragments ...
 }
 
 func TestVerifyPassesAValidArchive(t *testing.T) {
-	_, a, _ := validArchive(t)
-	rep := Verify(a, VerifyOptions{})
+	w, a, _ := validArchive(t)
+	rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)})
 	if rep.Failed() {
 		t.Fatalf("valid archive fails:\n%s", strings.Join(errorsOf(rep), "\n"))
 	}
@@ -76,7 +81,7 @@ func TestVerifyPassesAValidArchive(t *testing.T) {
 }
 
 func TestArchiveRoundTripsThroughItsFileFormat(t *testing.T) {
-	_, a, _ := validArchive(t)
+	w, a, _ := validArchive(t)
 	var buf bytes.Buffer
 	if err := WriteArchive(&buf, a); err != nil {
 		t.Fatal(err)
@@ -85,7 +90,7 @@ func TestArchiveRoundTripsThroughItsFileFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep := Verify(back, VerifyOptions{}); rep.Failed() {
+	if rep := Verify(back, VerifyOptions{Anchor: anchorOf(t, w)}); rep.Failed() {
 		t.Fatalf("archive read back fails:\n%s", strings.Join(errorsOf(rep), "\n"))
 	}
 }
@@ -179,21 +184,23 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w, a, recs := validArchive(t)
 			tc.tamper(t, w, a, recs)
-			wantError(t, Verify(a, VerifyOptions{}), tc.host, tc.seq, tc.want...)
+			wantError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), tc.host, tc.seq, tc.want...)
 		})
 	}
 }
 
 func TestVerifyCatchesASkippedSequenceNumber(t *testing.T) {
 	w := newWorld(t)
+	reg := newRegistry(w)
+	reg.register("node1", "ProviderMSP", "manager")
 	c := newChainer(t, "node1")
 	first := []record.Sealed{c.start(), c.heartbeat()}
 	c.skip() // the writer skips seq 3; seq 4's prev is seq 2's hash
 	second := []record.Sealed{c.heartbeat()}
 	a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs}
 	a.Records = append(w.commit(record.Batch{Records: first}, txOpts{}), w.commit(record.Batch{Records: second}, txOpts{})...)
-	a.Blocks = w.blocks
-	wantError(t, Verify(a, VerifyOptions{}), "node1", 4, "missing seq 3")
+	a.Blocks, a.Hosts = w.blocks, reg.hosts()
+	wantError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "node1", 4, "missing seq 3")
 }
 
 func TestVerifyChecksTheTransactionAndItsSigners(t *testing.T) {
@@ -220,11 +227,13 @@ func TestVerifyChecksTheTransactionAndItsSigners(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
+			reg := newRegistry(w)
+			reg.register("node1", "ProviderMSP", "manager")
 			c := newChainer(t, "node1")
 			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs}
 			a.Records = w.commit(record.Batch{Records: []record.Sealed{c.start()}}, tc.opt(w))
-			a.Blocks = w.blocks
-			wantError(t, Verify(a, VerifyOptions{}), "node1", 1, tc.want...)
+			a.Blocks, a.Hosts = w.blocks, reg.hosts()
+			wantError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "node1", 1, tc.want...)
 		})
 	}
 }
@@ -247,7 +256,7 @@ func TestReceiptVerifiesOfflineAndCatchesTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep := VerifyReceipt(back, ReceiptOptions{TrustedConfigBlock: w.config}); rep.Failed() {
+	if rep := VerifyReceipt(back, ReceiptOptions{TrustedConfigBlock: w.config, Anchor: anchorOf(t, w)}); rep.Failed() {
 		t.Fatalf("receipt read back fails: %v", errorsOf(rep))
 	}
 	tamper := map[string]func(r *Receipt){
@@ -262,7 +271,7 @@ func TestReceiptVerifiesOfflineAndCatchesTampering(t *testing.T) {
 		t.Run(name+" fails", func(t *testing.T) {
 			c := *back
 			f(&c)
-			if rep := VerifyReceipt(&c, ReceiptOptions{}); !rep.Failed() {
+			if rep := VerifyReceipt(&c, ReceiptOptions{Anchor: anchorOf(t, w)}); !rep.Failed() {
 				t.Fatal("tampered receipt verifies")
 			}
 		})
@@ -285,7 +294,8 @@ func resignBlock(t *testing.T, raw []byte, k keyPair) []byte {
 }
 
 func TestVerifyATimeWindow(t *testing.T) {
-	_, a, recs := validArchive(t) // node1 seq 1-6 at t0 + 0…5 ns
+	wld, a, recs := validArchive(t) // node1 seq 1-6 at t0 + 0…5 ns
+	anchor := VerifyOptions{Anchor: anchorOf(t, wld)}
 	at := func(i int) int64 { return recs[i].Record.Time }
 	tests := []struct {
 		name         string
@@ -316,12 +326,12 @@ func TestVerifyATimeWindow(t *testing.T) {
 		var first uint64
 		w.Records, first = Window(a.Records, at(2), 0)
 		w.HostFrom = map[string]uint64{"node1": first}
-		if rep := Verify(&w, VerifyOptions{}); rep.Failed() {
+		if rep := Verify(&w, anchor); rep.Failed() {
 			t.Fatalf("window fails: %v", errorsOf(rep))
 		}
 		w.Records = append(append([]Stored{}, w.Records[:1]...), w.Records[2:]...) // seq 4
-		wantError(t, Verify(&w, VerifyOptions{}), "node1", 5, "missing seq 4")
+		wantError(t, Verify(&w, anchor), "node1", 5, "missing seq 4")
 		w.Records = w.Records[1:] // and seq 3, the window's first
-		wantError(t, Verify(&w, VerifyOptions{}), "node1", 5, "missing seq 3-4")
+		wantError(t, Verify(&w, anchor), "node1", 5, "missing seq 3-4")
 	})
 }

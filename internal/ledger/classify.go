@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -13,6 +11,8 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Stages of a transaction (label values of the outcome metrics).
@@ -96,21 +96,10 @@ func (e *CommitCodeError) Error() string {
 	return fmt.Sprintf("transaction %s committed with status %d (%s)", e.TransactionID, int32(e.Code), e.Code)
 }
 
-// Chaincode messages. The e2l contract names a refused record as
-// "record <index> (<id>): <reason>", possibly after "invalid batch: "; the
-// peer may put "chaincode response <status>, " in front.
-var recordRefusal = regexp.MustCompile(`^(?:invalid batch: )?record (\d+) \(([0-9a-f]*)\): (.*)$`)
-
-// Prefixes of the contract's errors that refuse the call rather than a record.
-var deniedPrefixes = []string{"access denied", "bad argument", "invalid batch", "corrupt state"}
-
 // Gateway messages that refuse a call for want of reachable endorsing
 // peers (FailedPrecondition, e.g. two of three peers down under a MAJORITY
 // policy): an availability problem, retried and reported as unavailable.
 var noEndorsersMessages = []string{"no combination of peers can be derived", "no peers available", "failed to select a set of endorsers"}
-
-// Reasons after a record prefix that come from the peer, not from the record.
-var transientRecordCauses = []string{"read:", "read ", "put state", "set event"}
 
 // classify turns a SubmitBatch error into an outcome.
 func classify(err error) outcome {
@@ -210,52 +199,38 @@ func commitCode(o outcome, code peer.TxValidationCode) outcome {
 	return o
 }
 
-// chaincodeRefusal looks for the contract's refusal in the error's gRPC
-// details (one per endorsing peer) and message.
+// chaincodeRefusal classifies the contract's refusal found in err
+// (FindRefusal).
 func chaincodeRefusal(err error) (c class, index int, id string, ok bool) {
-	st, isStatus := status.FromError(err) // also finds a *client.TransactionError's status
-	if !isStatus {
+	r, ok := FindRefusal(err)
+	switch {
+	case !ok:
 		return 0, -1, "", false
+	case r.Denied():
+		return classDenied, -1, "", true
 	}
-	var msgs []string
-	for _, d := range st.Details() {
-		if detail, ok := d.(*gateway.ErrorDetail); ok {
-			msgs = append(msgs, detail.GetMessage())
-		}
-	}
-	msgs = append(msgs, st.Message())
-	for _, m := range msgs {
-		if c, index, id, ok := refusalMessage(m); ok {
-			return c, index, id, true
-		}
-	}
-	return 0, -1, "", false
+	return classRefused, r.Index, r.ID, true
 }
 
-// refusalMessage reports whether a chaincode message refuses a record (and
-// which, by its index in the batch) or the whole call.
-func refusalMessage(m string) (c class, index int, id string, ok bool) {
-	if i := strings.Index(m, "chaincode response "); i >= 0 {
-		if j := strings.Index(m[i:], ", "); j >= 0 {
-			m = m[i+j+2:]
-		}
+// FindRefusal returns the e2l contract's refusal (wire.Refusal) carried by
+// a Gateway error: in the gRPC status's details (one per endorsing peer,
+// "chaincode response 500, e2l-refusal ...") or its message, or a
+// *wire.Refusal in err's chain (a fake contract's). Any caller of the
+// contract through the Gateway can use it.
+func FindRefusal(err error) (*wire.Refusal, bool) {
+	if r := (*wire.Refusal)(nil); errors.As(err, &r) {
+		return r, true
 	}
-	if sm := recordRefusal.FindStringSubmatch(m); sm != nil {
-		for _, p := range transientRecordCauses {
-			if strings.HasPrefix(sm[3], p) {
-				return 0, -1, "", false
+	st, isStatus := status.FromError(err) // also finds a *client.TransactionError's status
+	if !isStatus {
+		return nil, false
+	}
+	for _, d := range st.Details() {
+		if detail, ok := d.(*gateway.ErrorDetail); ok {
+			if r, ok := wire.ParseRefusal(detail.GetMessage()); ok {
+				return r, true
 			}
 		}
-		idx, err := strconv.Atoi(sm[1])
-		if err != nil {
-			idx = -1
-		}
-		return classRefused, idx, sm[2], true
 	}
-	for _, p := range deniedPrefixes {
-		if strings.HasPrefix(m, p) {
-			return classDenied, -1, "", true
-		}
-	}
-	return 0, -1, "", false
+	return wire.ParseRefusal(st.Message())
 }

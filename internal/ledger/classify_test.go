@@ -8,6 +8,8 @@ import (
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc/codes"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 const testID = "6b1c1f1d6c0e8e2f0b4c2b8e9f3a1d5c7e9b0a2c4d6e8f0a1b3c5d7e9f1a3b5c"
@@ -15,7 +17,9 @@ const testID = "6b1c1f1d6c0e8e2f0b4c2b8e9f3a1d5c7e9b0a2c4d6e8f0a1b3c5d7e9f1a3b5c
 // TestClassifyGatewayErrors drives the real Gateway client against a fake
 // gateway, so the errors classified are the client's own typed errors.
 func TestClassifyGatewayErrors(t *testing.T) {
-	refusal := fmt.Sprintf("record 3 (%s): conflict: the ledger holds this ID with hash aa, the batch has hash bb", testID)
+	refusal := wire.RefuseRecord(wire.CodeConflict, 3, testID, "the ledger holds this ID with hash aa, the batch has hash bb").Error()
+	callRefusal := func(code wire.Code, msg string) string { return wire.Refuse(code, msg).Error() }
+	recordRefusal := func(code wire.Code, msg string) string { return wire.RefuseRecord(code, 3, testID, msg).Error() }
 	tests := []struct {
 		name       string
 		set        func(g *fakeGateway)
@@ -39,7 +43,7 @@ func TestClassifyGatewayErrors(t *testing.T) {
 			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction, see attached details for more info", refusal)
 		}, stageEndorse, reasonRefused, classRefused, 3, true, false, false, false},
 		{"a refusal behind the peer's chaincode response prefix is refused", func(g *fakeGateway) {
-			g.endorseErr = gatewayError(t, codes.Unknown, "failed to endorse transaction", "chaincode response 500, invalid batch: "+refusal)
+			g.endorseErr = gatewayError(t, codes.Unknown, "failed to endorse transaction", "chaincode response 500, "+refusal)
 		}, stageEndorse, reasonRefused, classRefused, 3, true, false, false, false},
 		{"a peer's read failure inside a record is retried", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
@@ -47,12 +51,40 @@ func TestClassifyGatewayErrors(t *testing.T) {
 		}, stageEndorse, reasonAborted, classRetry, -1, true, false, false, false},
 		{"access denied is denied, not a record's fault", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
-				`access denied: identity "x" of ProviderMSP has no e2l.role=collector attribute`)
+				callRefusal(wire.CodeAccessDenied, `identity "x" of ProviderMSP has no e2l.role=collector attribute`))
 		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
-		{"a host that is not the signer's is denied", func(g *fakeGateway) {
+		{"a host that is not the signer's is denied though it names a record", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
-				fmt.Sprintf(`invalid batch: record 0 (%s) is for host "a" but the signer's e2l.host is "b"`, testID))
+				recordRefusal(wire.CodeAccessDenied, `the record is for host "a" but the signer's e2l.host is "b"`))
 		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
+		{"an unregistered host is denied", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.Unknown, "failed to endorse transaction",
+				"chaincode response 500, "+callRefusal(wire.CodeNotRegistered, `host "a" is not registered`))
+		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
+		{"a host owned by another organisation is denied", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
+				callRefusal(wire.CodeHostOwned, `host "a" is registered to ProviderMSP`))
+		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
+		{"a worker's swarm event is denied, not dead-lettered", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
+				recordRefusal(wire.CodeNotAManager, `host "a" is registered as a worker`))
+		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
+		{"an undecodable batch is denied", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
+				callRefusal(wire.CodeInvalidBatch, "decode batch: invalid record: unexpected EOF"))
+		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
+		{"an invalid record is refused with its index", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
+				recordRefusal(wire.CodeInvalidBatch, "hash: does not match the record's canonical encoding"))
+		}, stageEndorse, reasonRefused, classRefused, 3, true, false, false, false},
+		{"too many writes is refused at the record that crosses the bound", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
+				recordRefusal(wire.CodeTooManyWrites, "the batch's state writes reach 8049 at this record"))
+		}, stageEndorse, reasonRefused, classRefused, 3, true, false, false, false},
+		{"text in the old free-text format is not a refusal", func(g *fakeGateway) {
+			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
+				fmt.Sprintf("record 3 (%s): conflict: the ledger holds this ID", testID))
+		}, stageEndorse, reasonAborted, classRetry, -1, true, false, false, false},
 		{"a gateway ACL refusal is denied", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.FailedPrecondition, "access denied: channel [e2l] creator org unknown")
 		}, stageEndorse, reasonDenied, classDenied, -1, true, false, false, false},
@@ -123,5 +155,27 @@ func TestClassifyOtherErrors(t *testing.T) {
 				t.Fatalf("classify = %+v, want reason %s class %s", o, tt.reason, tt.class)
 			}
 		})
+	}
+}
+
+func TestFindRefusalReadsTheGatewaysDetails(t *testing.T) {
+	want := wire.RefuseRecord(wire.CodeHostOwned, 0, testID, `host "a" is registered to ProviderMSP`)
+	g := &fakeGateway{}
+	g.set(func(g *fakeGateway) {
+		g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction, see attached details for more info",
+			"failed to connect", "chaincode response 500, "+want.Error())
+	})
+	_, err := plainConn(t, startGateway(t, g, nil)).SubmitBatch(t.Context(), []byte(`{"records":[]}`))
+	got, ok := FindRefusal(err)
+	if !ok || *got != *want {
+		t.Fatalf("FindRefusal = %+v, %v; want %+v\nerror: %v", got, ok, *want, err)
+	}
+	if got, ok := FindRefusal(fmt.Errorf("submit: %w", want)); !ok || got != want {
+		t.Errorf("FindRefusal of a wrapped Refusal = %+v, %v", got, ok)
+	}
+	for _, err := range []error{errors.New(want.Error()), gatewayError(t, codes.Unavailable, "down"), nil} {
+		if r, ok := FindRefusal(err); ok {
+			t.Errorf("FindRefusal(%v) = %+v", err, *r)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/e2l-project/e2l/internal/spool"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 func TestDialSubmitsOverTLS(t *testing.T) {
@@ -83,7 +84,7 @@ func TestSubmitBatchFailsOver(t *testing.T) {
 		}
 	})
 	t.Run("a chaincode refusal does not fail over", func(t *testing.T) {
-		refused := &fakeGateway{endorseErr: gatewayError(t, codes.Aborted, "failed to endorse", "record 0 ("+testID+"): chain fork: taken")}
+		refused := &fakeGateway{endorseErr: gatewayError(t, codes.Aborted, "failed to endorse", wire.RefuseRecord(wire.CodeChainFork, 0, testID, "taken").Error())}
 		other := &fakeGateway{result: []byte(`ok`)}
 		c := plainConn(t, startGateway(t, refused, nil), startGateway(t, other, nil))
 		if _, err := c.SubmitBatch(t.Context(), []byte(`{}`)); err == nil {

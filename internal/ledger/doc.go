@@ -24,15 +24,16 @@
 //     PHANTOM_READ_CONFLICT and ENDORSEMENT_POLICY_FAILURE. Retried forever
 //     with capped, jittered exponential backoff; the records stay in the
 //     spool meanwhile, nothing is lost.
-//   - refused: the chaincode refuses a record ("record <i> (<id>): <reason>",
-//     e.g. conflict, chain fork, future-dated, invalid) or the transaction
-//     is committed with another validation code. A batch of several records
-//     is split (the named record alone, else in halves) until the refused
-//     records are isolated; those alone are dead-lettered in the spool, the
-//     rest are committed.
-//   - denied: the call is refused whatever the records ("access denied",
-//     "bad argument", "invalid batch" naming no record, such as a host that
-//     is not the signer's; gRPC InvalidArgument, FailedPrecondition other
+//   - refused: the chaincode refuses a record (a wire.Refusal naming it,
+//     wire.ParseRefusal: conflict, chain-fork, future-dated, invalid-batch,
+//     too-many-writes) or the transaction is committed with another
+//     validation code. A batch of several records is split (the named
+//     record alone, else in halves) until the refused records are isolated;
+//     those alone are dead-lettered in the spool, the rest are committed.
+//   - denied: the call is refused whatever the records (a wire.Refusal
+//     whose Denied() is true: access-denied, bad-argument, corrupt-state,
+//     not-registered, host-owned, not-a-manager, not-admin, or any code
+//     naming no record; gRPC InvalidArgument, FailedPrecondition other
 //     than too few reachable endorsing peers (that one is unavailable),
 //     PermissionDenied, NotFound, Unimplemented). No record is to blame, so
 //     none is dead-lettered: the batch is retried at the longest backoff and

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/e2l-project/e2l/internal/wire"
 	"slices"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Durations that tell the fake timers apart.
@@ -478,8 +478,7 @@ func TestRefusedRecordsAreDeadLetteredAlone(t *testing.T) {
 		refuse func(c *call, i int) error // i: index of the first bad record in the batch
 	}{
 		{"a refusal naming the record", func(c *call, i int) error {
-			msg := fmt.Sprintf("record %d (%s): conflict: the ledger holds this ID with another hash", i, c.ids[i])
-			return gatewayErrorFor(msg)
+			return gatewayErrorFor(wire.RefuseRecord(wire.CodeConflict, i, c.ids[i], "the ledger holds this ID with another hash").Error())
 		}},
 		{"a refusal naming no record", func(c *call, i int) error {
 			return &CommitCodeError{TransactionID: "tx", Code: peer.TxValidationCode_BAD_PAYLOAD}
@@ -531,7 +530,7 @@ func TestDeniedCallsAreRetriedNeverDeadLettered(t *testing.T) {
 		defer mu.Unlock()
 		if denials > 0 {
 			denials--
-			return reply{err: gatewayErrorFor(`access denied: identity "x" of ProviderMSP has no e2l.role=collector attribute`)}
+			return reply{err: gatewayErrorFor(wire.Refuse(wire.CodeAccessDenied, `identity "x" of ProviderMSP has no e2l.role=collector attribute`).Error())}
 		}
 		return reply{result: written(c)}
 	})

@@ -162,6 +162,9 @@ type HostRegistration struct {
 	ReleasedTo string `json:"releasedTo,omitempty"`
 	// History is every entry, oldest first, the current one last.
 	History []HostOwnership `json:"history"`
+	// Unchanged is set only in the answer of a RegisterHost or ReleaseHost
+	// call that changed nothing (never stored).
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // Actions of a HostOwnership entry.
@@ -178,8 +181,14 @@ type HostOwnership struct {
 	SwarmRole string `json:"swarmRole"`
 	TxID      string `json:"txId"`
 	Action    string `json:"action"`
-	// ReleasedTo is set on a release entry.
+	// ReleasedTo is set on a release entry (empty when a release is
+	// withdrawn), and kept on a role entry while a release is pending.
 	ReleasedTo string `json:"releasedTo,omitempty"`
+	// AdminCertSHA256 is the SHA-256 of the certificate (DER) of the admin
+	// who made the change.
+	AdminCertSHA256 string `json:"adminCertSha256,omitempty"`
+	// TxTime is the transaction's timestamp, unix ns.
+	TxTime int64 `json:"txTime,omitempty"`
 }
 
 // RegistryPage is a page of the host registry.
@@ -188,3 +197,12 @@ type RegistryPage struct {
 	Bookmark string             `json:"bookmark"`
 	Count    int                `json:"count"`
 }
+
+// Identity attributes a collector's certificate carries (Fabric CA
+// enrollment attributes): RecordEvents accepts records of the host named by
+// AttrHost from an identity with AttrRole = RoleCollector.
+const (
+	AttrRole      = "e2l.role"
+	AttrHost      = "e2l.host"
+	RoleCollector = "collector"
+)

@@ -7,19 +7,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/hyperledger/fabric-protos-go-apiv2/common"
-	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/record"
@@ -62,80 +56,6 @@ func (c *eventChain) event(t *testing.T, at time.Time, typ, action, actor string
 
 func (c *eventChain) heartbeat(t *testing.T, at time.Time) record.Sealed {
 	return c.seal(t, record.Record{Kind: record.KindHeartbeat, Time: at.UnixNano(), Heartbeat: &record.Heartbeat{IntervalMs: 600_000}})
-}
-
-// e2lCLI is the built e2l binary with connection flags for an org admin.
-type e2lCLI struct {
-	bin  string
-	conn []string
-}
-
-// run runs the CLI and returns stdout, stderr and the exit code.
-func (c e2lCLI) run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	return runCmd(t, exec.CommandContext(t.Context(), c.bin, append(append([]string{}, c.conn...), args...)...))
-}
-
-func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return out.String(), errb.String(), 0
-	case errors.As(err, &ee):
-		return out.String(), errb.String(), ee.ExitCode()
-	}
-	t.Fatalf("run %v: %v", cmd.Args, err)
-	return "", "", -1
-}
-
-// mustRun runs the CLI and fails the test unless it exits 0.
-func (c e2lCLI) mustRun(t *testing.T, args ...string) string {
-	t.Helper()
-	out, errOut, code := c.run(t, args...)
-	if code != 0 {
-		t.Fatalf("e2l %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
-}
-
-var auditorCLIBuild = struct {
-	sync.Once
-	bin string
-	err error
-}{}
-
-// auditorCLI is the e2l binary, built once per test binary into
-// .artifacts/bin like collectorBin, connected as the
-// Developer org's admin asking the Developer peer first: any member
-// identity can read.
-func auditorCLI(t *testing.T) e2lCLI {
-	t.Helper()
-	auditorCLIBuild.Do(func() {
-		root, err := repoRoot()
-		if err != nil {
-			auditorCLIBuild.err = err
-			return
-		}
-		auditorCLIBuild.bin = filepath.Join(artifactsDir(t), "bin", "e2l")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		auditorCLIBuild.err = goBuild(ctx, root, auditorCLIBuild.bin, "./cmd/e2l")
-	})
-	if auditorCLIBuild.err != nil {
-		t.Fatalf("build e2l: %v", auditorCLIBuild.err)
-	}
-	dev := testNet.Peer(network.Developer)
-	var endpoints []string
-	for _, p := range testNet.Peers() {
-		endpoints = append(endpoints, p.Endpoint)
-	}
-	return e2lCLI{bin: auditorCLIBuild.bin, conn: []string{"--msp-id", dev.MSPID, "--cert", dev.AdminCertPath, "--key", dev.AdminKeyPath,
-		"--peer-endpoints", strings.Join(endpoints, ","), "--peer-tls-ca", testNet.PeerTLSCABundle(), "--channel", network.ChannelName,
-		"--chaincode", network.ChaincodeName}}
 }
 
 func TestAuditorCLI(t *testing.T) {
@@ -303,9 +223,31 @@ func TestAuditorCLI(t *testing.T) {
 	archive := filepath.Join(t.TempDir(), "audit.e2l.gz")
 	t.Run("an exported archive verifies offline", func(t *testing.T) {
 		cli.mustRun(t, "export", "--host", host, archive)
-		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), bin, "verify", "--archive", archive))
-		if code != 0 {
+		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), bin, cli.offline("verify", "--archive", archive)...))
+		if code != 0 || !strings.Contains(out, "anchor: channel e2l genesis "+cli.genesis+" (trust file "+cli.trustFile+" line 1)") {
 			t.Fatalf("verify --archive: exit %d\n%s\n%s", code, out, errOut)
+		}
+		a := readArchive(t, archive)
+		if len(a.Hosts) != 1 || a.Hosts[0].Host != host || a.Hosts[0].MSP != "ProviderMSP" || len(a.Hosts[0].History) == 0 {
+			t.Fatalf("the archive's host registry %+v, want %s's entry, owned by ProviderMSP", a.Hosts, host)
+		}
+	})
+
+	t.Run("an archive is verified only against a trust anchor", func(t *testing.T) {
+		empty := filepath.Join(t.TempDir(), "trust")
+		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), bin, "--trust-file", empty, "verify", "--archive", archive))
+		if code != 1 || !strings.Contains(errOut, "no trust anchor for channel e2l") || !strings.Contains(errOut, "e2l trust") ||
+			!strings.Contains(errOut, "This evidence's genesis block header is "+cli.genesis) || strings.Contains(out, "OK") {
+			t.Fatalf("verify --archive without an anchor: exit %d, want 1 and no OK\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		out, errOut, code = runCmd(t, exec.CommandContext(t.Context(), bin, "--trust-file", empty, "verify", "--archive", archive, "--genesis", cli.genesis))
+		if code != 0 || !strings.Contains(out, "OK: ") {
+			t.Fatalf("verify --archive --genesis (the right one): exit %d\n%s\n%s", code, out, errOut)
+		}
+		wrong := "sha256:" + strings.Repeat("0", 64)
+		out, errOut, code = runCmd(t, exec.CommandContext(t.Context(), bin, "--trust-file", empty, "verify", "--archive", archive, "--genesis", wrong))
+		if code != 1 || !strings.Contains(out, strings.TrimPrefix(wrong, "sha256:")) || !strings.Contains(out, strings.TrimPrefix(cli.genesis, "sha256:")) {
+			t.Fatalf("verify --archive --genesis (another network's): exit %d, want 1 naming both hashes\n%s\n%s", code, out, errOut)
 		}
 	})
 
@@ -332,7 +274,7 @@ func TestAuditorCLI(t *testing.T) {
 				tc.tamper(t, a)
 				path := filepath.Join(t.TempDir(), "tampered.e2l.gz")
 				writeArchive(t, path, a)
-				out, _, code := runCmd(t, exec.CommandContext(t.Context(), bin, "verify", "--archive", path, "-q"))
+				out, _, code := runCmd(t, exec.CommandContext(t.Context(), bin, cli.offline("verify", "--archive", path, "-q")...))
 				if code != 1 || !strings.Contains(out, tc.want) {
 					t.Fatalf("verify of a tampered archive: exit %d, want 1 and %q in:\n%s", code, tc.want, out)
 				}
@@ -358,8 +300,8 @@ func TestAuditorCLI(t *testing.T) {
 
 	receipt := filepath.Join(t.TempDir(), "receipt.json")
 	t.Run("a receipt verifies with no network", func(t *testing.T) {
-		cli.mustRun(t, "receipt", dieID, receipt)
-		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), bin, "verify-receipt", receipt))
+		cli.mustRun(t, "receipt", dieID[:12], receipt)
+		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), bin, cli.offline("verify-receipt", receipt)...))
 		if code != 0 || !strings.Contains(out, "OK: 1 records") {
 			t.Fatalf("verify-receipt: exit %d\n%s\n%s", code, out, errOut)
 		}
@@ -375,7 +317,7 @@ func TestAuditorCLI(t *testing.T) {
 		if strings.TrimSpace(pOut) != "1" {
 			t.Fatalf("the namespace has interfaces other than lo: %q", pOut)
 		}
-		out, errOut, code = runCmd(t, exec.CommandContext(t.Context(), "unshare", "-n", bin, "verify-receipt", receipt))
+		out, errOut, code = runCmd(t, exec.CommandContext(t.Context(), "unshare", append([]string{"-n", bin}, cli.offline("verify-receipt", receipt)...)...))
 		if code != 0 || !strings.Contains(out, "OK: 1 records") {
 			t.Fatalf("verify-receipt without network: exit %d\n%s\n%s", code, out, errOut)
 		}
@@ -406,7 +348,7 @@ func TestAuditorCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = fh.Close()
-		out, _, code := runCmd(t, exec.CommandContext(t.Context(), "unshare", "-n", bin, "verify-receipt", path))
+		out, _, code := runCmd(t, exec.CommandContext(t.Context(), "unshare", append([]string{"-n", bin}, cli.offline("verify-receipt", path)...)...))
 		if code != 1 || !strings.Contains(out, "host audit-node seq 6 record "+dieID+": altered") {
 			t.Fatalf("verify-receipt of a tampered receipt: exit %d\n%s", code, out)
 		}
@@ -423,80 +365,4 @@ func TestAuditorCLI(t *testing.T) {
 			t.Fatalf("wrong endpoint: exit %d, stderr %s", code, errOut)
 		}
 	})
-}
-
-func readArchive(t *testing.T, path string) *audit.Archive {
-	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	a, err := audit.ReadArchive(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-func writeArchive(t *testing.T, path string, a *audit.Archive) {
-	t.Helper()
-	fh, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := audit.WriteArchive(fh, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := fh.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// swapEndorsements swaps the first two endorsement signatures of a
-// transaction inside the archive's block that holds it.
-func swapEndorsements(t *testing.T, a *audit.Archive, txID string) {
-	t.Helper()
-	for bi, raw := range a.Blocks {
-		var b common.Block
-		if err := proto.Unmarshal(raw, &b); err != nil {
-			t.Fatal(err)
-		}
-		for di, data := range b.Data.Data {
-			var env common.Envelope
-			var payload common.Payload
-			var chdr common.ChannelHeader
-			if proto.Unmarshal(data, &env) != nil || proto.Unmarshal(env.Payload, &payload) != nil ||
-				proto.Unmarshal(payload.Header.ChannelHeader, &chdr) != nil || chdr.TxId != txID {
-				continue
-			}
-			var ptx peer.Transaction
-			var cap peer.ChaincodeActionPayload
-			if err := proto.Unmarshal(payload.Data, &ptx); err != nil {
-				t.Fatal(err)
-			}
-			if err := proto.Unmarshal(ptx.Actions[0].Payload, &cap); err != nil {
-				t.Fatal(err)
-			}
-			e := cap.Action.Endorsements
-			if len(e) < 2 {
-				t.Fatalf("transaction %s has %d endorsements", txID, len(e))
-			}
-			e[0].Signature, e[1].Signature = e[1].Signature, e[0].Signature
-			marshal := func(m proto.Message) []byte {
-				out, err := proto.Marshal(m)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return out
-			}
-			ptx.Actions[0].Payload = marshal(&cap)
-			payload.Data = marshal(&ptx)
-			env.Payload = marshal(&payload)
-			b.Data.Data[di] = marshal(&env)
-			a.Blocks[bi] = marshal(&b)
-			return
-		}
-	}
-	t.Fatalf("transaction %s is in no block of the archive", txID)
 }

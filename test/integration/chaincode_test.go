@@ -132,7 +132,7 @@ func TestChaincodeContract(t *testing.T) {
 	})
 
 	other := newRecordChain("it-cc-somebody-else").next(t, 1)
-	wantOther := `access denied: record 0 (` + other.Records[0].ID + `) is for host "it-cc-somebody-else" but the signer's e2l.host is "it-cc-host"`
+	wantOther := `e2l-refusal access-denied record 0 (` + other.Records[0].ID + `): the record is for host "it-cc-somebody-else" but the signer's e2l.host is "it-cc-host"`
 	t.Run("another host's records are refused through the Gateway", func(t *testing.T) {
 		expectEndorseRefusal(t, contract, batchJSON(t, other), wantOther)
 	})
@@ -147,7 +147,7 @@ func TestChaincodeContract(t *testing.T) {
 	ownBatch := newRecordChain(noRole.Host).next(t, 1)
 	wantNoRole := `of ProviderMSP has no e2l.role=collector attribute`
 	t.Run("an identity without the collector role is refused through the Gateway", func(t *testing.T) {
-		expectEndorseRefusal(t, e2lContract(connectGateway(t, noRole)), batchJSON(t, ownBatch), `access denied: identity "x509::CN=it-cc-norole`, wantNoRole)
+		expectEndorseRefusal(t, e2lContract(connectGateway(t, noRole)), batchJSON(t, ownBatch), `e2l-refusal access-denied: identity "x509::CN=it-cc-norole`, wantNoRole)
 	})
 	t.Run("an identity without the collector role is refused through the peer CLI", func(t *testing.T) {
 		out, err := peerInvoke(t, noRole, batchJSON(t, ownBatch))

@@ -67,16 +67,28 @@ func TestVerifyAcrossAConfigurationUpdate(t *testing.T) {
 		if len(nums) < 2 || nums[0] != 0 || nums[len(nums)-1] != cfgBlock {
 			t.Fatalf("archive configuration blocks %v, want 0 … %d", nums, cfgBlock)
 		}
-		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), "unshare", "-n", cli.bin, "verify", "--archive", archive))
+		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), "unshare", append([]string{"-n", cli.bin}, cli.offline("verify", "--archive", archive)...)...))
 		if code != 0 {
 			t.Fatalf("verify --archive without network: exit %d\n%s\n%s", code, out, errOut)
+		}
+		// The anchor is the genesis block, also across the update: without
+		// one the archive is refused, with the right one given on the
+		// command line it passes.
+		empty := filepath.Join(t.TempDir(), "trust")
+		out, errOut, code = runCmd(t, exec.CommandContext(t.Context(), cli.bin, "--trust-file", empty, "verify", "--archive", archive))
+		if code != 1 || !strings.Contains(errOut, "no trust anchor for channel e2l") || strings.Contains(out, "OK") {
+			t.Fatalf("verify --archive without an anchor: exit %d, want 1\n%s\n%s", code, out, errOut)
+		}
+		out, errOut, code = runCmd(t, exec.CommandContext(t.Context(), cli.bin, "--trust-file", empty, "verify", "--archive", archive, "--genesis", cli.genesis))
+		if code != 0 || !strings.Contains(out, "OK: 2 records") {
+			t.Fatalf("verify --archive --genesis: exit %d\n%s\n%s", code, out, errOut)
 		}
 		// Without the newer configuration block, the records ordered under
 		// it cannot be checked, and verify says which.
 		a.ConfigBlocks = a.ConfigBlocks[:1]
 		short := filepath.Join(t.TempDir(), "short.e2l.gz")
 		writeArchive(t, short, a)
-		out, _, code = runCmd(t, exec.CommandContext(t.Context(), cli.bin, "verify", "--archive", short, "-q"))
+		out, _, code = runCmd(t, exec.CommandContext(t.Context(), cli.bin, cli.offline("verify", "--archive", short, "-q")...))
 		if want := "which the evidence does not hold"; code != 1 || !strings.Contains(out, want) || !strings.Contains(out, after.ID) {
 			t.Fatalf("verify of an archive lacking configuration block %d: exit %d, want 1 and %q about %s:\n%s", cfgBlock, code, want, after.ID, out)
 		}
@@ -104,7 +116,7 @@ func TestVerifyAcrossAConfigurationUpdate(t *testing.T) {
 			if cb.Number != tc.wantCfg {
 				t.Errorf("receipt of seq %d (block %d) carries configuration block %d, want %d", tc.rec.Record.Seq, r.BlockNumber, cb.Number, tc.wantCfg)
 			}
-			out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), "unshare", "-n", cli.bin, "verify-receipt", path))
+			out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), "unshare", append([]string{"-n", cli.bin}, cli.offline("verify-receipt", path)...)...))
 			if code != 0 {
 				t.Errorf("verify-receipt of seq %d: exit %d\n%s\n%s", tc.rec.Record.Seq, code, out, errOut)
 			}

@@ -42,7 +42,13 @@ func TestCollectorsOnAMultiNodeSwarm(t *testing.T) {
 	managers := slices.DeleteFunc(slices.Clone(nodes), func(n *swarmNode) bool { return !n.manager })
 	suffix := randomSuffix()
 	for _, n := range nodes {
-		n.id = enrollHost(t, n.org, "it-msw-"+n.name+"-"+suffix, network.EnrollOptions{})
+		// Each org's admin registers its node with its Swarm role: only
+		// the managers' collectors may report swarm-scope events.
+		swarmRole := wire.SwarmWorker
+		if n.manager {
+			swarmRole = wire.SwarmManager
+		}
+		n.id = enrollHost(t, n.org, "it-msw-"+n.name+"-"+suffix, network.EnrollOptions{SwarmRole: swarmRole})
 		startCollector(t, n.id, collectorOptions{DockerHost: n.d.host})
 		n.gt = watchGroundTruth(t, n.d.host)
 		n.chain = newLedgerChain(t, n.id, 50)
@@ -274,6 +280,22 @@ func TestCollectorsOnAMultiNodeSwarm(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the host registry holds each node with its org and Swarm role", func(t *testing.T) {
+		for _, n := range nodes {
+			reg, err := testNet.GetHost(t.Context(), network.User, n.id.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wire.SwarmWorker
+			if n.manager {
+				want = wire.SwarmManager
+			}
+			if reg.MSP != n.org.MSPID() || reg.SwarmRole != want {
+				t.Errorf("%s: registered to %s as %s, want %s as %s", n.name, reg.MSP, reg.SwarmRole, n.org.MSPID(), want)
+			}
+		}
+	})
+
 	t.Run("e2l verify passes on every node's chain", func(t *testing.T) {
 		for _, n := range nodes {
 			requireVerified(t, cli, n.id.Host)

@@ -1,0 +1,178 @@
+package chaincode
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+
+	"github.com/e2l-project/e2l/internal/wire"
+)
+
+// indexQuery pages through an index whose keys end with a record ID and
+// returns the records they point at.
+type indexQuery struct {
+	objectType string
+	prefix     []string // the partial key queried
+	from       string   // optional lower bound: the attribute after prefix
+	// past says whether a key's attributes lie beyond the upper bound; the
+	// index is sorted, so the query ends there.
+	past     func(attrs []string) (bool, error)
+	pageSize int32
+	bookmark string
+}
+
+func (q indexQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
+	size, err := checkPage(q.pageSize)
+	if err != nil {
+		return "", err
+	}
+	if err := checkBookmark(q.objectType, q.prefix, q.bookmark); err != nil {
+		return "", err
+	}
+	start := q.bookmark
+	if q.from != "" {
+		lower, err := key(q.objectType, append(q.prefix[:len(q.prefix):len(q.prefix)], q.from)...)
+		if err != nil {
+			return "", refuse(wire.CodeBadArgument, "%v", err)
+		}
+		if start < lower {
+			start = lower
+		}
+	}
+	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(q.objectType, q.prefix, size, start)
+	if err != nil {
+		return "", fmt.Errorf("query %s: %w", q.objectType, err)
+	}
+	defer it.Close()
+	page := Page{Records: []json.RawMessage{}, Bookmark: meta.GetBookmark()}
+	var bytes pageBytes
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return "", fmt.Errorf("query %s: %w", q.objectType, err)
+		}
+		if q.past != nil {
+			_, attrs, err := stub.SplitCompositeKey(e.GetKey())
+			if err != nil || len(attrs) <= len(q.prefix) {
+				return "", refuse(wire.CodeCorruptState, "index key %q", e.GetKey())
+			}
+			past, err := q.past(attrs)
+			if err != nil {
+				return "", refuse(wire.CodeCorruptState, "index key %q: %v", e.GetKey(), err)
+			}
+			if past {
+				page.Bookmark = ""
+				break
+			}
+		}
+		id := string(e.GetValue())
+		v, err := readRecord(stub, id)
+		if err != nil {
+			return "", err
+		}
+		if v == nil {
+			return "", refuse(wire.CodeCorruptState, "index key %q points at missing record %s", e.GetKey(), id)
+		}
+		if !bytes.fits(len(v)) {
+			page.Bookmark = e.GetKey() // the next page starts at this record
+			break
+		}
+		page.Records = append(page.Records, v)
+	}
+	if page.Bookmark != "" && q.past != nil {
+		// Do not send the client for a page beyond the upper bound.
+		if _, attrs, err := stub.SplitCompositeKey(page.Bookmark); err == nil && len(attrs) > len(q.prefix) {
+			if past, err := q.past(attrs); err == nil && past {
+				page.Bookmark = ""
+			}
+		}
+	}
+	page.Count = len(page.Records)
+	return encode(page)
+}
+
+// pageEnvelope is what a page's JSON holds beside its entries (field
+// names, bookmark, count), generously: a bookmark is a composite key of
+// bounded attributes, its separators escaped as \u0000.
+const pageEnvelope = 4 << 10
+
+// pageBytes adds up the JSON of a page's entries to keep the page within
+// MaxPageBytes.
+type pageBytes struct {
+	n, entries int
+}
+
+// fits adds an entry of size bytes (plus its comma) unless it would take
+// the page over MaxPageBytes; the first entry always fits.
+func (p *pageBytes) fits(size int) bool {
+	if p.entries > 0 && p.n+size+1 > MaxPageBytes-pageEnvelope {
+		return false
+	}
+	p.n += size + 1
+	p.entries++
+	return true
+}
+
+// pageKeys pages through every key of objectType (a one-attribute key
+// space: hosts, registry entries) and calls add for each; add appends the
+// entry to the page and returns the bytes of its JSON. When an entry takes
+// the page over MaxPageBytes (the first never does), drop removes it and
+// the page ends there: its key is the returned bookmark.
+func pageKeys(stub shim.ChaincodeStubInterface, objectType string, pageSize int32, bookmark string,
+	add func(k string, v []byte) (int, error), drop func()) (string, error) {
+	size, err := checkPage(pageSize)
+	if err != nil {
+		return "", err
+	}
+	if err := checkBookmark(objectType, nil, bookmark); err != nil {
+		return "", err
+	}
+	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(objectType, nil, size, bookmark)
+	if err != nil {
+		return "", fmt.Errorf("list %s: %w", objectType, err)
+	}
+	defer it.Close()
+	var bytes pageBytes
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return "", fmt.Errorf("list %s: %w", objectType, err)
+		}
+		n, err := add(e.GetKey(), e.GetValue())
+		if err != nil {
+			return "", err
+		}
+		if !bytes.fits(n) {
+			drop()
+			return e.GetKey(), nil
+		}
+	}
+	return meta.GetBookmark(), nil
+}
+
+func checkPage(size int32) (int32, error) {
+	switch {
+	case size == 0:
+		return DefaultPageSize, nil
+	case size < 0 || size > MaxPageSize:
+		return 0, refuse(wire.CodeBadArgument, "pageSize %d is out of range (1 to %d, or 0 for %d)", size, MaxPageSize, DefaultPageSize)
+	}
+	return size, nil
+}
+
+// checkBookmark refuses a bookmark outside the partial key's range.
+func checkBookmark(objectType string, prefix []string, bookmark string) error {
+	if bookmark == "" {
+		return nil
+	}
+	p, err := key(objectType, prefix...)
+	if err != nil {
+		return refuse(wire.CodeBadArgument, "%v", err)
+	}
+	if !strings.HasPrefix(bookmark, p) || bookmark == p {
+		return refuse(wire.CodeBadArgument, "bookmark %q does not belong to this query", bookmark)
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset/kvrwset"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/protobuf/proto"
+)
+
+// MVCC re-validation.
+//
+// A transaction's VALID flag is the committing peer's verdict, written into
+// the block's metadata, which no one signs: flipping one byte of an archive
+// or receipt turns an invalidated transaction into a "valid" one. The
+// loser of a deliberate double submit of one chain slot (two records for
+// one seq, both endorsed, the second marked MVCC_READ_CONFLICT) is the
+// case that matters: flipped, it passes off the record that lost as the
+// ledger's. What the endorsers signed cannot be changed, though: each
+// transaction's read/write set, with the version (block, tx) of every key
+// it read. Replaying the archive's VALID transactions in ledger order, as
+// the peers did, shows a read that Fabric would have refused.
+//
+// What this catches: a transaction marked VALID that read a key (absent, or
+// at an older version) after an earlier VALID transaction of the evidence
+// wrote it; a read naming a version that no VALID transaction of the
+// evidence at that position wrote (when that block is held); a write-once
+// key (a record's key, a chain slot, a swarm event) written by two VALID
+// transactions; a stored record whose transaction did not write it.
+//
+// What it cannot catch: only what the evidence holds is replayed. When the
+// winner's block is left out of an archive (or a receipt holds only the
+// loser's block), the stale read cannot be seen; PreviousHash links
+// (BlockSet) and a trusted export are what make an omission visible. Range
+// queries (RecordEvents makes none) are not re-executed, and a read whose
+// version belongs to a block the evidence does not hold is taken on trust.
+
+// Composite key object types of the e2l chaincode (chaincode/keys.go).
+const (
+	keyTypeRecord  = "rec"     // [recordID] → Stored, written once
+	keyTypeChain   = "chain"   // [host, seq20] → recordID, written once
+	keyTypeEvent   = "event"   // [eventID] → StoredEvent, written once
+	keyTypeHostReg = "hostreg" // [host] → wire.HostRegistration
+)
+
+// compositeKey is shim.CreateCompositeKey's layout: \x00type\x00attr\x00….
+func compositeKey(objectType string, attrs ...string) string {
+	var b strings.Builder
+	b.WriteString("\x00" + objectType + "\x00")
+	for _, a := range attrs {
+		b.WriteString(a + "\x00")
+	}
+	return b.String()
+}
+
+// keyString shows a composite key as type[attr, …].
+func keyString(k string) string {
+	if !strings.HasPrefix(k, "\x00") {
+		return fmt.Sprintf("%q", k)
+	}
+	parts := strings.Split(strings.TrimSuffix(k[1:], "\x00"), "\x00")
+	return parts[0] + "[" + strings.Join(parts[1:], ", ") + "]"
+}
+
+func writeOnce(k string) bool {
+	for _, t := range []string{keyTypeRecord, keyTypeChain, keyTypeEvent} {
+		if strings.HasPrefix(k, "\x00"+t+"\x00") {
+			return true
+		}
+	}
+	return false
+}
+
+// rwSets decodes transactions' read/write sets in one namespace (the
+// chaincode's), once each.
+type rwSets struct {
+	namespace string
+	sets      map[*Tx]*kvrwset.KVRWSet
+	errs      map[*Tx]error
+}
+
+func newRWSets(namespace string) *rwSets {
+	return &rwSets{namespace: namespace, sets: map[*Tx]*kvrwset.KVRWSet{}, errs: map[*Tx]error{}}
+}
+
+// of returns tx's reads and writes in the namespace (empty when it has
+// none there).
+func (r *rwSets) of(tx *Tx) (*kvrwset.KVRWSet, error) {
+	if s, ok := r.sets[tx]; ok {
+		return s, r.errs[tx]
+	}
+	s, err := decodeRWSet(tx.Results, r.namespace)
+	if err != nil {
+		err = fmt.Errorf("the read/write set of transaction %s does not decode: %w", tx.ID, err)
+	}
+	r.sets[tx], r.errs[tx] = s, err
+	return s, err
+}
+
+func decodeRWSet(results []byte, namespace string) (*kvrwset.KVRWSet, error) {
+	var txrw rwset.TxReadWriteSet
+	if err := proto.Unmarshal(results, &txrw); err != nil {
+		return &kvrwset.KVRWSet{}, err
+	}
+	out := &kvrwset.KVRWSet{}
+	for _, ns := range txrw.GetNsRwset() {
+		if ns.GetNamespace() != namespace {
+			continue
+		}
+		var kv kvrwset.KVRWSet
+		if err := proto.Unmarshal(ns.GetRwset(), &kv); err != nil {
+			return &kvrwset.KVRWSet{}, fmt.Errorf("namespace %s: %w", namespace, err)
+		}
+		out.Reads = append(out.Reads, kv.GetReads()...)
+		out.Writes = append(out.Writes, kv.GetWrites()...)
+	}
+	return out, nil
+}
+
+// write returns tx's write of key k, nil when it wrote none.
+func (r *rwSets) write(tx *Tx, k string) *kvrwset.KVWrite {
+	s, err := r.of(tx)
+	if err != nil {
+		return nil
+	}
+	var w *kvrwset.KVWrite
+	for _, x := range s.GetWrites() {
+		if x.GetKey() == k {
+			w = x // the last write of a key is the one committed
+		}
+	}
+	return w
+}
+
+func counted(tx *Tx, chaincode string) bool {
+	return tx.Err == nil && tx.Code == peer.TxValidationCode_VALID && tx.Type == common.HeaderType_ENDORSER_TRANSACTION && tx.Chaincode == chaincode
+}
+
+func describeTx(tx *Tx) string { return fmt.Sprintf("%s (block %d tx %d)", tx.ID, tx.Block, tx.Index) }
+
+// mvccProblems replays the VALID transactions of the chaincode held by the
+// set in ledger order and returns, per transaction, what Fabric's MVCC
+// validation would have refused.
+func mvccProblems(set *BlockSet, rws *rwSets, chaincode string) map[*Tx][]string {
+	type lastWrite struct {
+		tx      *Tx
+		deleted bool
+	}
+	written := map[string]lastWrite{}
+	firstWriter := map[string]*Tx{}
+	probs := map[*Tx][]string{}
+	for _, tx := range set.Txs() {
+		if !counted(tx, chaincode) {
+			continue
+		}
+		rw, err := rws.of(tx)
+		if err != nil {
+			probs[tx] = append(probs[tx], err.Error())
+			continue
+		}
+		pos := posOf(tx)
+		type group struct {
+			first, how string
+			n          int
+		}
+		stale := map[*Tx]*group{}
+		var staleOrder []*Tx
+		staleKeys := map[string]bool{}
+		for _, rd := range rw.GetReads() {
+			k, v := rd.GetKey(), rd.GetVersion()
+			var vp txPos
+			if v != nil {
+				vp = txPos{v.GetBlockNum(), int(v.GetTxNum())}
+				if vp.Block >= pos.Block {
+					// Endorsers simulate against the blocks committed before.
+					probs[tx] = append(probs[tx], fmt.Sprintf("transaction %s read key %s at version %s, which is not from a block before its own", describeTx(tx), keyString(k), vp))
+					continue
+				}
+				if p := versionProblem(set, rws, chaincode, k, vp); p != "" {
+					probs[tx] = append(probs[tx], fmt.Sprintf("transaction %s read key %s at version %s, %s", describeTx(tx), keyString(k), vp, p))
+				}
+			}
+			lw, ok := written[k]
+			if !ok {
+				continue
+			}
+			wp := posOf(lw.tx)
+			how := ""
+			switch {
+			case v == nil && !lw.deleted:
+				how = "it read the key absent"
+			case v != nil && vp.before(wp):
+				how = fmt.Sprintf("it read version %s", vp)
+			default:
+				continue
+			}
+			staleKeys[k] = true
+			g := stale[lw.tx]
+			if g == nil {
+				g = &group{first: keyString(k), how: how}
+				stale[lw.tx] = g
+				staleOrder = append(staleOrder, lw.tx)
+			}
+			g.n++
+		}
+		for _, w := range staleOrder {
+			g := stale[w]
+			probs[tx] = append(probs[tx], fmt.Sprintf("MVCC: transaction %s is marked VALID but its read of key %s is stale: transaction %s, VALID and earlier, wrote it (%s)%s; Fabric marks such a transaction MVCC_READ_CONFLICT, so its validation flag was altered",
+				describeTx(tx), g.first, describeTx(w), g.how, others(g.n-1, "key")))
+		}
+		dup := map[*Tx]*struct {
+			first string
+			n     int
+		}{}
+		var dupOrder []*Tx
+		for _, wr := range rw.GetWrites() {
+			k := wr.GetKey()
+			if writeOnce(k) && !wr.GetIsDelete() {
+				if first, ok := firstWriter[k]; ok && first != tx && !staleKeys[k] {
+					d := dup[first]
+					if d == nil {
+						d = &struct {
+							first string
+							n     int
+						}{first: keyString(k)}
+						dup[first] = d
+						dupOrder = append(dupOrder, first)
+					}
+					d.n++
+				} else if !ok {
+					firstWriter[k] = tx
+				}
+			}
+			written[k] = lastWrite{tx: tx, deleted: wr.GetIsDelete()}
+		}
+		for _, first := range dupOrder {
+			d := dup[first]
+			probs[tx] = append(probs[tx], fmt.Sprintf("write-once key %s%s written by two VALID transactions, %s and %s: the chaincode writes it once, so the later cannot be valid (an altered validation flag, or endorsers that did not run the e2l chaincode)",
+				d.first, others(d.n-1, "key"), describeTx(first), describeTx(tx)))
+		}
+	}
+	return probs
+}
+
+// versionProblem checks a read's version against the block of that
+// version, when the evidence holds it: the transaction there must be VALID
+// and have written the key.
+func versionProblem(set *BlockSet, rws *rwSets, chaincode, k string, vp txPos) string {
+	b := set.Get(vp.Block)
+	if b == nil {
+		return "" // not in the evidence: taken on trust
+	}
+	if vp.Index >= len(b.Txs) {
+		return fmt.Sprintf("but block %d holds %d transactions", vp.Block, len(b.Txs))
+	}
+	w := b.Txs[vp.Index]
+	if !counted(w, chaincode) || rws.write(w, k) == nil {
+		return fmt.Sprintf("but transaction %s there did not validly write it", describeTx(w))
+	}
+	return ""
+}
+
+func others(n int, what string) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(" (and 1 other %s)", what)
+	default:
+		return fmt.Sprintf(" (and %d other %ss)", n, what)
+	}
+}
+
+// recordWriteProblems checks that the record's transaction wrote it: its
+// record key with the stored value, and its chain slot with its ID.
+func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
+	if tx.Err != nil {
+		return nil
+	}
+	if _, err := rws.of(tx); err != nil {
+		return []string{err.Error()}
+	}
+	var p []string
+	recKey := compositeKey(keyTypeRecord, st.ID)
+	switch w := rws.write(tx, recKey); {
+	case w == nil || w.GetIsDelete():
+		p = append(p, fmt.Sprintf("its transaction %s did not write its record key %s: the ledger's entry for this record is not from that transaction", tx.ID, keyString(recKey)))
+	default:
+		var got Stored
+		if err := json.Unmarshal(w.GetValue(), &got); err != nil {
+			p = append(p, fmt.Sprintf("its transaction %s wrote a value under its record key that does not decode: %v", tx.ID, err))
+		} else if d := storedDiff(got, st); d != "" {
+			p = append(p, fmt.Sprintf("its transaction %s wrote another value under its record key (%s differs)", tx.ID, d))
+		}
+	}
+	host, seq := st.Claimed()
+	chainKey := compositeKey(keyTypeChain, host, fmt.Sprintf("%020d", seq))
+	if w := rws.write(tx, chainKey); w == nil || w.GetIsDelete() || string(w.GetValue()) != st.ID {
+		p = append(p, fmt.Sprintf("its transaction %s did not write it into chain slot %s", tx.ID, keyString(chainKey)))
+	}
+	return p
+}
+
+func storedDiff(a, b Stored) string {
+	var d []string
+	if a.ID != b.ID {
+		d = append(d, "id")
+	}
+	if a.Hash != b.Hash {
+		d = append(d, "hash")
+	}
+	if !bytes.Equal(a.Record, b.Record) {
+		d = append(d, "record")
+	}
+	if a.MSP != b.MSP {
+		d = append(d, "msp")
+	}
+	if a.CertSHA256 != b.CertSHA256 {
+		d = append(d, "certSha256")
+	}
+	if a.TxID != b.TxID {
+		d = append(d, "txId")
+	}
+	if a.TxTime != b.TxTime {
+		d = append(d, "txTime")
+	}
+	sort.Strings(d)
+	return strings.Join(d, ", ")
+}
