@@ -196,7 +196,7 @@ func attackReceiptSelfMadeConfig(t *testing.T, f *attackFixture, ev *evidence) {
 
 	r := readReceipt(t, h.receipt)
 	ir := readReceipt(t, imp.receipt)
-	r.ConfigBlock = ir.ConfigBlock
+	r.ConfigBlock, r.ConfigBlocks = ir.ConfigBlock, ir.ConfigBlocks
 	trust, err := audit.TrustFromConfigBlock(parseBlock(t, r.ConfigBlock))
 	if err != nil {
 		t.Fatal(err)
