@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/ledger"
 	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
@@ -72,7 +73,7 @@ func keepIdentity(t *testing.T, id network.HostIdentity) network.HostIdentity {
 
 // submitRefused submits a transaction that the chaincode must refuse at
 // endorsement. It fails the test when it committed (the attack worked) and
-// returns the typed refusal and the whole message.
+// returns the typed refusal's code and text.
 func submitRefused(t *testing.T, contract *client.Contract, fn string, args ...string) (code, msg string) {
 	t.Helper()
 	out, err := contract.SubmitWithContext(t.Context(), fn, client.WithArguments(args...))
@@ -84,12 +85,12 @@ func submitRefused(t *testing.T, contract *client.Contract, fn string, args ...s
 	if !errors.As(err, &endorseErr) {
 		t.Fatalf("%s: error %T %s, want a refusal at endorsement", fn, err, msg)
 	}
-	r, ok := wire.ParseRefusal(msg)
+	r, ok := ledger.FindRefusal(err)
 	if !ok {
 		t.Fatalf("%s: no typed refusal (e2l-refusal <code>) in %s", fn, msg)
 	}
 	t.Logf("%s refused: %s", fn, msg)
-	return string(r.Code), msg
+	return string(r.Code), r.Error()
 }
 
 // requireRefused submits and requires a refusal with one of the codes.
@@ -205,3 +206,9 @@ func firstLine(out, want string) string {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// headOf is a refusal's text up to its explanation ("e2l-refusal <code> …").
+func headOf(refusal string) string {
+	head, _, _ := strings.Cut(refusal, ": ")
+	return head
+}

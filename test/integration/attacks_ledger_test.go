@@ -89,14 +89,14 @@ func attackAdmins(t *testing.T, f *attackFixture, ev *evidence) {
 	before := hostRegistration(t, collector, host)
 
 	var msgs []string
-	msgs = append(msgs, "Provider admin RecordEvents: "+firstLine(requireRefused(t, provAdmin, []string{"access-denied"}, "RecordEvents",
-		batchJSON(t, newRecordChain(host).next(t, 1))), "e2l-refusal"))
-	msgs = append(msgs, "Developer admin RegisterHost: "+firstLine(requireRefused(t, devAdmin, []string{"host-owned"}, "RegisterHost",
-		host, wire.SwarmManager), "e2l-refusal"))
-	msgs = append(msgs, "Developer admin ReleaseHost: "+firstLine(requireRefused(t, devAdmin, []string{"host-owned", "not-admin"}, "ReleaseHost",
-		host, "DeveloperMSP"), "e2l-refusal"))
-	msgs = append(msgs, "Provider collector RegisterHost: "+firstLine(requireRefused(t, collector, []string{"not-admin"}, "RegisterHost",
-		"atk-admin-squat", wire.SwarmManager), "e2l-refusal"))
+	msgs = append(msgs, "Provider admin RecordEvents: "+requireRefused(t, provAdmin, []string{"access-denied"}, "RecordEvents",
+		batchJSON(t, newRecordChain(host).next(t, 1))))
+	msgs = append(msgs, "Developer admin RegisterHost: "+headOf(requireRefused(t, devAdmin, []string{"host-owned"}, "RegisterHost",
+		host, wire.SwarmManager)))
+	msgs = append(msgs, "Developer admin ReleaseHost: "+headOf(requireRefused(t, devAdmin, []string{"host-owned", "not-admin"}, "ReleaseHost",
+		host, "DeveloperMSP")))
+	msgs = append(msgs, "Provider collector RegisterHost: "+headOf(requireRefused(t, collector, []string{"not-admin"}, "RegisterHost",
+		"atk-admin-squat", wire.SwarmManager)))
 
 	after := hostRegistration(t, collector, host)
 	if after.MSP != "ProviderMSP" || after.TxID != before.TxID || after.ReleasedTo != "" || len(after.History) != len(before.History) {
