@@ -76,27 +76,27 @@ func badInputCases() []badInputCase {
 			b := newRecordChain(host).next(t, 2)
 			j := batchJSON(t, b)
 			return badBatch{arg: j[:len(j)/2], ids: badIDs(b),
-				want: []string{"invalid batch: decode batch: invalid record: unexpected EOF"}}
+				want: []string{"e2l-refusal invalid-batch: decode batch: invalid record: unexpected EOF"}}
 		}},
 		{"text that is not JSON is refused as undecodable", "", func(t *testing.T, host string) badBatch {
 			return badBatch{arg: "records: [1, 2]",
-				want: []string{"invalid batch: decode batch: invalid record: invalid character 'r' looking for beginning of value"}}
+				want: []string{"e2l-refusal invalid-batch: decode batch: invalid record: invalid character 'r' looking for beginning of value"}}
 		}},
 		{"a batch followed by trailing data is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 1)
 			return badBatch{arg: batchJSON(t, b) + `{}`, ids: badIDs(b),
-				want: []string{"invalid batch: decode batch: invalid record: trailing data after the JSON value"}}
+				want: []string{"e2l-refusal invalid-batch: decode batch: invalid record: trailing data after the JSON value"}}
 		}},
 		{"a batch of more records than MaxBatchRecords is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, record.MaxBatchRecords+1)
 			return badBatch{arg: batchJSON(t, b), ids: badIDs(b),
-				want: []string{fmt.Sprintf("invalid batch: batch of %d records exceeds the bound of %d", record.MaxBatchRecords+1, record.MaxBatchRecords)}}
+				want: []string{fmt.Sprintf("e2l-refusal invalid-batch: batch of %d records exceeds the bound of %d", record.MaxBatchRecords+1, record.MaxBatchRecords)}}
 		}},
 		{"a batch of more bytes than MaxBatchBytes is refused before decoding", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 1)
 			arg := batchJSON(t, b) + strings.Repeat(" ", record.MaxBatchBytes)
 			return badBatch{arg: arg, ids: badIDs(b),
-				want: []string{fmt.Sprintf("invalid batch: batch of %d bytes exceeds the bound of %d", len(arg), record.MaxBatchBytes)}}
+				want: []string{fmt.Sprintf("e2l-refusal invalid-batch: batch of %d bytes exceeds the bound of %d", len(arg), record.MaxBatchBytes)}}
 		}},
 		{"a record whose canonical encoding exceeds MaxRecordBytes is refused", "", func(t *testing.T, host string) badBatch {
 			snap := &record.Snapshot{Part: 1, Parts: 1}
@@ -111,7 +111,7 @@ func badInputCases() []badInputCase {
 				t.Fatalf("the oversized record is only %d bytes", size)
 			}
 			return badBatch{arg: batchJSON(t, record.Batch{Records: []record.Sealed{s}}), ids: []string{s.ID},
-				want: []string{fmt.Sprintf("invalid batch: record 0 (%s): record: canonical size %d bytes exceeds %d", s.ID, size, record.MaxRecordBytes)}}
+				want: []string{fmt.Sprintf("e2l-refusal invalid-batch record 0 (%s): record: canonical size %d bytes exceeds %d", s.ID, size, record.MaxRecordBytes)}}
 		}},
 		{"an attribute over its bound is refused", "", func(t *testing.T, host string) badBatch {
 			r := badEvent(host, now())
@@ -160,26 +160,26 @@ func badInputCases() []badInputCase {
 		{"a record dated an hour after the transaction is refused", "", func(t *testing.T, host string) badBatch {
 			s := forceSeal(badEvent(host, time.Now().Add(time.Hour).UnixNano()))
 			return badBatch{arg: batchJSON(t, record.Batch{Records: []record.Sealed{s}}), ids: []string{s.ID},
-				want: []string{fmt.Sprintf("record 0 (%s): future-dated: its time", s.ID), "after the transaction timestamp", "(allowed: 5m0s)"}}
+				want: []string{fmt.Sprintf("e2l-refusal future-dated record 0 (%s): its time", s.ID), "after the transaction timestamp", "(allowed: 5m0s)"}}
 		}},
 		{"another host's records are refused", "", func(t *testing.T, host string) badBatch {
 			victim := host + "-victim"
 			b := newRecordChain(victim).next(t, 2)
 			return badBatch{arg: batchJSON(t, b), ids: badIDs(b), hosts: []string{victim},
-				want: []string{fmt.Sprintf(`access denied: record 0 (%s) is for host %q but the signer's e2l.host is %q`, b.Records[0].ID, victim, host)}}
+				want: []string{fmt.Sprintf(`e2l-refusal access-denied record 0 (%s): the record is for host %q but the signer's e2l.host is %q`, b.Records[0].ID, victim, host)}}
 		}},
 		{"a forged hash is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 2)
 			b.Records[1].Hash = sha256Hex("forged")
 			return badBatch{arg: batchJSON(t, b), ids: badIDs(b),
-				want: []string{fmt.Sprintf("invalid batch: record 1 (%s): hash: does not match the record's canonical encoding", b.Records[1].ID)}}
+				want: []string{fmt.Sprintf("e2l-refusal invalid-batch record 1 (%s): hash: does not match the record's canonical encoding", b.Records[1].ID)}}
 		}},
 		{"a forged ID is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 2)
 			real := b.Records[0].ID
 			b.Records[0].ID = sha256Hex("forged")
 			return badBatch{arg: batchJSON(t, b), ids: append(badIDs(b), real),
-				want: []string{fmt.Sprintf("invalid batch: record 0 (%s): id: does not match the record's content (want %s)", b.Records[0].ID, real)}}
+				want: []string{fmt.Sprintf("e2l-refusal invalid-batch record 0 (%s): id: does not match the record's content (want %s)", b.Records[0].ID, real)}}
 		}},
 		{"a batch whose prev does not chain is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 1)
@@ -187,7 +187,7 @@ func badInputCases() []badInputCase {
 			r.Seq, r.Prev = 2, sha256Hex("not the previous record")
 			b.Records = append(b.Records, forceSeal(r))
 			return badBatch{arg: batchJSON(t, b), ids: badIDs(b),
-				want: []string{fmt.Sprintf("invalid batch: record 1 (%s): prev: does not match the hash of record seq 1", b.Records[1].ID)}}
+				want: []string{fmt.Sprintf("e2l-refusal invalid-batch record 1 (%s): prev: does not match the hash of record seq 1", b.Records[1].ID)}}
 		}},
 		{"a batch that skips a sequence number is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 1)
@@ -195,27 +195,27 @@ func badInputCases() []badInputCase {
 			r.Seq, r.Prev = 3, b.Records[0].Hash
 			b.Records = append(b.Records, forceSeal(r))
 			return badBatch{arg: batchJSON(t, b), ids: badIDs(b),
-				want: []string{fmt.Sprintf("invalid batch: record 1 (%s): seq: is 3, want 2 (chain not contiguous within the batch)", b.Records[1].ID)}}
+				want: []string{fmt.Sprintf("e2l-refusal invalid-batch record 1 (%s): seq: is 3, want 2 (chain not contiguous within the batch)", b.Records[1].ID)}}
 		}},
 		{"an unknown field of a sealed record is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 1)
 			return badBatch{arg: replaceOnce(t, batchJSON(t, b), `{"id":`, `{"comment":"x","id":`), ids: badIDs(b),
-				want: []string{`invalid batch: decode batch: invalid record: json: unknown field "comment"`}}
+				want: []string{`e2l-refusal invalid-batch: decode batch: invalid record: json: unknown field "comment"`}}
 		}},
 		{"an unknown field of a payload is refused", "", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 2)
 			return badBatch{arg: replaceOnce(t, batchJSON(t, b), `"intervalMs":`, `"cpu":99,"intervalMs":`), ids: badIDs(b),
-				want: []string{`invalid batch: decode batch: invalid record: json: unknown field "cpu"`}}
+				want: []string{`e2l-refusal invalid-batch: decode batch: invalid record: json: unknown field "cpu"`}}
 		}},
 		{"an identity without the e2l.role attribute is refused", network.RoleNone, func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 1)
 			return badBatch{arg: batchJSON(t, b), ids: badIDs(b),
-				want: []string{`access denied: identity "x509::CN=` + host, `of ProviderMSP has no e2l.role=collector attribute`}}
+				want: []string{`e2l-refusal access-denied: identity "x509::CN=` + host, `of ProviderMSP has no e2l.role=collector attribute`}}
 		}},
 		{"an identity with another role is refused", "auditor", func(t *testing.T, host string) badBatch {
 			b := newRecordChain(host).next(t, 1)
 			return badBatch{arg: batchJSON(t, b), ids: badIDs(b),
-				want: []string{`access denied: identity "x509::CN=` + host, `of ProviderMSP has e2l.role="auditor", not collector`}}
+				want: []string{`e2l-refusal access-denied: identity "x509::CN=` + host, `of ProviderMSP has e2l.role="auditor", not collector`}}
 		}},
 	}
 }
@@ -296,7 +296,7 @@ func nonUTF8(t *testing.T, host string, at int64, bad string, hashedAsSent bool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"invalid batch: decode batch: invalid record:", "not valid UTF-8"}
+	want := []string{"e2l-refusal invalid-batch: decode batch: invalid record:", "not valid UTF-8"}
 	arg := replaceOnce(t, batchJSON(t, record.Batch{Records: []record.Sealed{s}}), `"name":`+string(name), `"name":"`+bad+`"`)
 	return badBatch{arg: arg, ids: []string{s.ID}, want: want}
 }
@@ -326,7 +326,7 @@ func forceSeal(r record.Record) record.Sealed {
 func oneRecord(t *testing.T, s record.Sealed, reason string) badBatch {
 	t.Helper()
 	return badBatch{arg: batchJSON(t, record.Batch{Records: []record.Sealed{s}}), ids: []string{s.ID},
-		want: []string{fmt.Sprintf("invalid batch: record 0 (%s): %s", s.ID, reason)}}
+		want: []string{fmt.Sprintf("e2l-refusal invalid-batch record 0 (%s): %s", s.ID, reason)}}
 }
 
 func badIDs(b record.Batch) []string {
