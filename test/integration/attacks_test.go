@@ -69,7 +69,7 @@ func attacks() []attack {
 		{"another org's client key as an endorser", "Provider org (its peer, collector and orderer) holding one Developer collector's key",
 			"detected: an endorsement not by a peer of its org", "detected", attackClientEndorsement},
 		{"MVCC loser with its VALID flag flipped", "a Provider host's double submit, then the archive's holder",
-			"the real loser is MVCC_READ_CONFLICT; the flipped archive is detected (chain slot written twice)", "detected", attackFlippedMVCCLoser},
+			"the real loser is MVCC_READ_CONFLICT; the flipped archive is detected (its stale read of the chain slot)", "detected", attackFlippedMVCCLoser},
 		{"configuration rotation signed by one org", "Provider admin and the Provider orderer org",
 			"the real orderer refuses the update; a forged configuration block carrying it is detected (mod_policy)", "refused + detected", attackConfigRotation},
 		{"truncated archive", "whoever hands over the archive",
