@@ -6,7 +6,9 @@
 #
 # Settings (environment): NET_DIR (.e2l/network), HOST (hostname),
 # COLLECTOR_DIR (.e2l/collector), COLLECTOR_LISTEN (127.0.0.1:9464),
-# E2L_CLI (.bin/e2l), DEMO_IMAGE (e2l-testbox:test).
+# E2L_CLI (.bin/e2l), DEMO_IMAGE (e2l-testbox:test), E2L_TRUST_FILE
+# ($NET_DIR/auditor-trust: the dev network's genesis hash, pinned by the
+# first e2l verify; a network re-created by make down-purge starts afresh).
 set -euo pipefail
 
 net_dir=${NET_DIR:-.e2l/network}
@@ -16,6 +18,7 @@ listen=${COLLECTOR_LISTEN:-127.0.0.1:9464}
 cli=${E2L_CLI:-.bin/e2l}
 image=${DEMO_IMAGE:-e2l-testbox:test}
 env_file=$net_dir/hosts/$host/collector.env
+trust_file=${E2L_TRUST_FILE:-$net_dir/auditor-trust}
 
 # No registry and no OS package is needed: the image holds the project's
 # own static test program (internal/testimage), built and imported FROM scratch.
@@ -41,7 +44,7 @@ state=$(docker inspect --format '{{.State.StartedAt}} … {{.State.FinishedAt}}'
 docker rm "$cid" >/dev/null
 
 echo "demo: waiting for the container's events to commit on the ledger"
-e2l() { "$cli" --env-file "$env_file" "$@"; }
+e2l() { "$cli" --env-file "$env_file" --trust-file "$trust_file" "$@"; }
 for ((i = 0; i < 120; i++)); do
 	if e2l events --actor "$cid" -o csv 2>/dev/null | grep -q ',destroy,'; then
 		break

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/e2l-project/e2l/internal/query"
 	"github.com/e2l-project/e2l/internal/query/hostadmin"
 	"github.com/e2l-project/e2l/internal/wire"
 )
@@ -99,7 +100,7 @@ func (a *app) hostSubmit(ctx context.Context, verb, host string, submit func(con
 	defer c.Close()
 	res, err := submit(ctx, hostadmin.New(c))
 	if err != nil {
-		return fmt.Errorf("host %s %s: %w", verb, host, err)
+		return refused(fmt.Sprintf("host %s %s", verb, host), err)
 	}
 	var reg wire.HostRegistration
 	if err := json.Unmarshal(res.Payload, &reg); err != nil || reg.Host == "" {
@@ -133,7 +134,7 @@ func (a *app) hostShowCommand() *cobra.Command {
 			defer c.Close()
 			reg, err := c.HostRegistration(cmd.Context(), argv[0])
 			if err != nil {
-				return fmt.Errorf("host %s: %w", argv[0], err)
+				return refused("host show "+argv[0], err)
 			}
 			if output == formatJSON {
 				enc := json.NewEncoder(a.stdout)
@@ -179,6 +180,28 @@ func (a *app) hostListCommand() *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", formatTable, "table, json or csv")
 	return cmd
 }
+
+// refused says what the chaincode refused, by its typed refusal's code and
+// message, when err carries one; other errors keep their detail.
+func refused(what string, err error) error {
+	if r, ok := query.Refusal(err); ok {
+		return &refusalError{what: what, r: r, err: err}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// refusalError is a call the chaincode refused.
+type refusalError struct {
+	what string
+	r    *wire.Refusal
+	err  error
+}
+
+func (e *refusalError) Error() string {
+	return fmt.Sprintf("%s: refused by the chaincode (%s): %s", e.what, string(e.r.Code), e.r.Message)
+}
+
+func (e *refusalError) Unwrap() []error { return []error{e.r, e.err} }
 
 // writeRegistration prints a registry entry for people.
 func writeRegistration(w io.Writer, r wire.HostRegistration) {

@@ -2,11 +2,19 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 func TestConfigTakesFlagsThenEnvironmentThenEnvFile(t *testing.T) {
@@ -93,5 +101,25 @@ func TestTrustShowListsTheEntries(t *testing.T) {
 	want := "# " + path + "\ne2l genesis sha256:" + hashA + "\nzeta genesis sha256:" + hashB + "\n"
 	if code != exitOK || out.String() != want {
 		t.Fatalf("exit %d, stdout:\n%s\nwant:\n%s\nstderr: %s", code, out.String(), want, errb.String())
+	}
+}
+
+func TestARefusalIsPrintedByItsCodeAndMessage(t *testing.T) {
+	peerErr := status.New(codes.Aborted, "failed to endorse transaction, see attached details for more info")
+	peerErr, err := peerErr.WithDetails(&gateway.ErrorDetail{Address: "peer0:7051",
+		Message: `chaincode response 500, e2l-refusal host-owned: host "n1" is registered to ProviderMSP, not to DeveloperMSP`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := refused("host register n1", fmt.Errorf("RegisterHost on peer peer0:7051: %w", peerErr.Err()))
+	if want := `host register n1: refused by the chaincode (host-owned): host "n1" is registered to ProviderMSP, not to DeveloperMSP`; got.Error() != want {
+		t.Errorf("error %q\nwant %q", got, want)
+	}
+	if !errors.Is(got, wire.CodeHostOwned) {
+		t.Error("the error is not the refusal's code")
+	}
+	plain := refused("host show n1", status.Error(codes.Unavailable, "down"))
+	if !strings.HasPrefix(plain.Error(), "host show n1: rpc error: code = Unavailable") {
+		t.Errorf("a plain failure: %q", plain)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -18,9 +19,10 @@ func (a *app) receiptCommand() *cobra.Command {
 		Short: "Write a self-contained proof that a record is on the ledger",
 		Long: `Write a receipt (JSON) for one record: the stored record, its transaction
 envelope (creator signature, endorsements), the whole block that holds it
-(header, data, orderer signatures in its metadata) and the channel
+(header, data, orderer signatures in its metadata), the channel
 configuration block that block was ordered under, with the organisations'
-and orderers' CA roots of that time. The
+and orderers' CA roots of that time, and the configuration blocks from the
+genesis block up to it (what a trust anchor is compared with). The
 receipt is verified before it is written; "e2l verify-receipt" checks it with
 no network.
 
@@ -62,11 +64,11 @@ func (a *app) receipt(ctx context.Context, id, host, path string) error {
 	if err != nil {
 		return fmt.Errorf("block of transaction %s: %w", st.TxID, err)
 	}
-	cfg, err := c.ConfigBlockOf(ctx, block)
+	cfgs, err := c.ConfigBlocks(ctx)
 	if err != nil {
-		return fmt.Errorf("configuration block: %w", err)
+		return fmt.Errorf("configuration blocks: %w", err)
 	}
-	r, _, err := audit.NewReceipt(c.Channel(), c.Chaincode(), st, block, cfg)
+	r, _, err := audit.NewReceipt(c.Channel(), c.Chaincode(), st, block, cfgs...)
 	if err != nil {
 		return err
 	}
@@ -118,7 +120,7 @@ func (a *app) verifyReceipt(path, trusted string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	anc, err := a.offlineAnchor(r.Channel, evidenceGenesis([][]byte{r.ConfigBlock}))
+	anc, err := a.offlineAnchor(r.Channel, evidenceGenesis(slices.Concat(r.ConfigBlocks, [][]byte{r.ConfigBlock})))
 	if err != nil {
 		return err
 	}

@@ -85,14 +85,22 @@ func (a *app) verifyCommand() *cobra.Command {
                 its argument byte for byte; the creator's signature; the creator's
                 certificate carries e2l.host = the record's host, has the stored
                 certSha256 and chains to its org's CA root in the channel
-                configuration the block was ordered under; endorsements from at least 2 organisations
-                whose signatures verify and whose certificates chain to their
-                org's root; the endorsed proposal hash matches the transaction
+                configuration the block was ordered under; endorsements that
+                satisfy the channel's endorsement policy, whose signatures
+                verify and whose certificates chain to their org's root; the
+                endorsed proposal hash matches the transaction
+  hosts         each record signed by a collector of the organisation that
+                owned its host when it was written (the host registry's entry
+                and the blocks of its history)
   blocks        data hash matches the header; an orderer organisation's valid
                 signature
-  configuration every configuration block from the genesis block (the trust
-                anchor; its header hash is printed) on, each signed by an
-                orderer of the configuration before it
+  configuration every configuration block from the genesis block on, each
+                authorized under the configuration before it
+  trust anchor  the genesis block's header hash equals the auditor's anchor:
+                --genesis, else the trust file's entry for the channel (see
+                "e2l trust"). Online, the live genesis block is checked first
+                and pinned in the trust file on first use; a changed one is an
+                error. --archive refuses to run without an anchor.
 
 --since/--until select, per host, the stretch of its chain from the first
 record at or after --since to the last at or before --until (a billing

@@ -85,22 +85,6 @@ func (c *Client) ConfigBlocks(ctx context.Context) ([][]byte, error) {
 	}
 }
 
-// ConfigBlockOf returns the configuration block a block was ordered under.
-func (c *Client) ConfigBlockOf(ctx context.Context, block []byte) ([]byte, error) {
-	b, err := audit.ParseBlock(block)
-	if err != nil {
-		return nil, err
-	}
-	n, err := audit.LastConfig(b.Block)
-	if err != nil {
-		return nil, err
-	}
-	if n == b.Number {
-		return block, nil
-	}
-	return c.BlockByNumber(ctx, n)
-}
-
 func lastConfig(raw []byte, num uint64) (uint64, error) {
 	var b common.Block
 	if err := proto.Unmarshal(raw, &b); err != nil {

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/e2l-project/e2l/internal/signer"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // PageSize is the page size the client asks for (the chaincode's maximum).
@@ -272,4 +273,22 @@ func Describe(err error) string {
 		msg += " [" + strings.Join(details, "; ") + "]"
 	}
 	return msg
+}
+
+// Refusal returns the chaincode's typed refusal an error carries: in one of
+// the peers' details of the Gateway's status (where the Gateway puts each
+// endorser's message), or in the status message itself.
+func Refusal(err error) (*wire.Refusal, bool) {
+	if err == nil {
+		return nil, false
+	}
+	s := status.Convert(err)
+	for _, d := range s.Details() {
+		if ed, ok := d.(interface{ GetMessage() string }); ok {
+			if r, ok := wire.ParseRefusal(ed.GetMessage()); ok {
+				return r, true
+			}
+		}
+	}
+	return wire.ParseRefusal(s.Message())
 }

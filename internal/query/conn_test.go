@@ -24,6 +24,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // bigGateway is a Gateway whose Evaluate answers size bytes.
@@ -115,6 +117,42 @@ func TestTheClientReceivesAnswersLargerThanGRPCsDefault(t *testing.T) {
 			}
 			if tt.wantCode != codes.OK && !strings.Contains(err.Error(), "qscc GetBlockByNumber on peer") {
 				t.Errorf("error %q does not name the call and the peer", err)
+			}
+		})
+	}
+}
+
+func TestRefusalIsFoundInThePeersDetails(t *testing.T) {
+	refused := func(details ...string) error {
+		st := status.New(codes.Aborted, "failed to endorse transaction, see attached details for more info")
+		for _, d := range details {
+			var err error
+			if st, err = st.WithDetails(&gateway.ErrorDetail{Address: "peer0:7051", MspId: "DeveloperMSP", Message: d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st.Err()
+	}
+	tests := []struct {
+		name     string
+		err      error
+		wantCode wire.Code
+		wantMsg  string
+	}{
+		{"a refusal in a peer's detail", &CallError{Call: "e2l GetHost", Endpoint: "p", Err: refused("chaincode response 500, e2l-refusal not-registered: host \"x\" is not registered")},
+			wire.CodeNotRegistered, `host "x" is not registered`},
+		{"the refusal of the second peer when the first has none", refused("timeout", "chaincode response 500, e2l-refusal not-admin: not an admin"),
+			wire.CodeNotAdmin, "not an admin"},
+		{"a refusal in the status message", status.Error(codes.Unknown, "e2l-refusal bad-argument: host must be 1 to 253 bytes"),
+			wire.CodeBadArgument, "host must be 1 to 253 bytes"},
+		{"no refusal in a plain failure", status.Error(codes.Unavailable, "connection refused"), "", ""},
+		{"no refusal in no error", nil, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, ok := Refusal(tt.err)
+			if ok != (tt.wantCode != "") || (ok && (r.Code != tt.wantCode || r.Message != tt.wantMsg)) {
+				t.Fatalf("Refusal = %+v, %v; want %s %q", r, ok, tt.wantCode, tt.wantMsg)
 			}
 		})
 	}

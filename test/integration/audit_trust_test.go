@@ -147,7 +147,7 @@ func TestAuditorHostRegistry(t *testing.T) {
 			t.Fatalf("entry %+v, want ProviderMSP manager", reg)
 		}
 		_, errOut, code := cli.run(t, "host", "show", "never-registered")
-		if code != 1 || !strings.Contains(errOut, "not-registered") {
+		if code != 1 || !strings.Contains(errOut, "refused by the chaincode (not-registered): ") {
 			t.Fatalf("show of an unregistered host: exit %d, stderr %s", code, errOut)
 		}
 	})
@@ -169,7 +169,7 @@ func TestAuditorHostRegistry(t *testing.T) {
 
 	t.Run("another org's host is refused with the chaincode's code", func(t *testing.T) {
 		out, errOut, code := cli.run(t, "host", "register", "--host", provHost, "--role", "worker")
-		if code != 1 || !strings.Contains(errOut, "host-owned") {
+		if code != 1 || !strings.Contains(errOut, "refused by the chaincode (host-owned): ") {
 			t.Fatalf("register of the Provider's host by the Developer admin: exit %d\n%s\n%s", code, out, errOut)
 		}
 	})
@@ -177,7 +177,7 @@ func TestAuditorHostRegistry(t *testing.T) {
 	t.Run("a collector identity is not an admin", func(t *testing.T) {
 		col := enrollHost(t, network.Developer, "reg-dev-collector", network.EnrollOptions{})
 		out, errOut, code := runCmd(t, exec.CommandContext(t.Context(), cli.bin, "--env-file", col.EnvPath, "host", "register", "--host", "reg-dev-2", "--role", "worker"))
-		if code != 1 || !strings.Contains(errOut, "not-admin") {
+		if code != 1 || !strings.Contains(errOut, "refused by the chaincode (not-admin): ") {
 			t.Fatalf("register by a collector: exit %d\n%s\n%s", code, out, errOut)
 		}
 	})
