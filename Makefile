@@ -27,6 +27,12 @@ HOST ?= $(shell hostname)
 ROLE ?= collector
 SWARM_ROLE ?= manager
 
+# Build stamp of every product binary (internal/buildinfo, --version).
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BUILDPKG := github.com/e2l-project/e2l/internal/buildinfo
+LDFLAGS  := -X $(BUILDPKG).Version=$(VERSION) -X $(BUILDPKG).Revision=$(shell git rev-parse HEAD 2>/dev/null) \
+	-X $(BUILDPKG).Date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -44,11 +50,11 @@ deps-test: ## check, and install from Debian's packages when root, what make tes
 
 .PHONY: e2lnet
 e2lnet: ## build the network tool .bin/e2lnet
-	$(GO) build -o $(BIN)/e2lnet ./network/cmd/e2lnet
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/e2lnet ./network/cmd/e2lnet
 
 .PHONY: chaincode-bin
 chaincode-bin: ## build the chaincode server .bin/e2l-chaincode
-	$(GO) build -o $(BIN)/e2l-chaincode ./cmd/e2l-chaincode
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/e2l-chaincode ./cmd/e2l-chaincode
 
 # This machine's collector (scripts/collector.sh): spool, log and pid file in
 # COLLECTOR_DIR, /metrics on COLLECTOR_LISTEN.
@@ -68,7 +74,7 @@ up: deps-up fabric-bin chaincode-bin e2lnet ## start the local network (restarts
 		$(E2LNET) register-host --dir $(NET_DIR) --org "$$(sed -n 's/^E2L_MSP_ID=//p' $$envf)" --host $(shell hostname) --swarm-role manager; else \
 		$(COLLECTOR_ENV) scripts/collector.sh stop && rm -rf $(COLLECTOR_DIR)/spool && \
 		$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname); fi
-	$(GO) build -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
 	@$(COLLECTOR_ENV) scripts/collector.sh start
 	@$(COLLECTOR_ENV) scripts/demo.sh
 
@@ -82,7 +88,7 @@ up-fresh: deps-up fabric-bin chaincode-bin e2lnet ## like up, but discard the ex
 	rm -rf $(COLLECTOR_DIR)/spool
 	$(E2LNET) up --dir $(NET_DIR) --fresh --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
 	$(E2LNET) enroll --dir $(NET_DIR) --org Provider --host $(shell hostname)
-	$(GO) build -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
 	@$(COLLECTOR_ENV) scripts/collector.sh start
 	@$(COLLECTOR_ENV) scripts/demo.sh
 
@@ -139,7 +145,7 @@ FUZZ_TARGETS := \
 
 .PHONY: build
 build: ## build the product binaries into .bin
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/... ./network/cmd/e2lnet
 
 .PHONY: test
 test: deps-test lint test-unit deploy-check test-fuzz test-integration ## run every test: lint, unit (-race), deployment checks, fuzz (short), integration (real Docker, real Fabric)

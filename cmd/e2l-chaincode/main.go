@@ -24,6 +24,7 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/e2l-project/e2l/chaincode"
+	"github.com/e2l-project/e2l/internal/buildinfo"
 )
 
 // Exit codes.
@@ -34,6 +35,10 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "--version" || os.Args[1] == "version") {
+		fmt.Println(buildinfo.Get("e2l-chaincode"))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Getenv)
 	stop()

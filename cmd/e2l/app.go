@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/e2l-project/e2l/internal/buildinfo"
 	"github.com/e2l-project/e2l/internal/query"
 )
 
@@ -41,7 +42,9 @@ collector.env format), in that order of precedence. Any member identity of
 the channel will do (an org admin, a user, a host).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Get("e2l").String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	a.conn.register(root)
 	a.trust.registerFile(root)
 	root.AddCommand(a.eventsCommand(), a.timelineCommand(), a.usageCommand(), a.hostsCommand(),

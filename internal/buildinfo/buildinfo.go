@@ -12,10 +12,12 @@ import (
 	"runtime/debug"
 )
 
-// Set at link time.
+// Set at link time (the Makefile does; GOFLAGS=-buildvcs=false leaves the
+// toolchain's VCS stamp out, so Revision is set there too).
 var (
-	Version string // e.g. v0.3.0; "dev" when unset
-	Date    string // RFC 3339 build date; the commit's date when unset
+	Version  string // e.g. v0.3.0; "dev" when unset
+	Revision string // the source revision; the toolchain's VCS stamp when unset
+	Date     string // RFC 3339 build date; the commit's date when unset
 )
 
 // Info is one binary's build.
@@ -29,7 +31,7 @@ type Info struct {
 
 // Get returns the build of program.
 func Get(program string) Info {
-	i := Info{Program: program, Version: Version, Revision: "unknown", GoVersion: runtime.Version(), Date: Date}
+	i := Info{Program: program, Version: Version, Revision: Revision, GoVersion: runtime.Version(), Date: Date}
 	bi, ok := debug.ReadBuildInfo()
 	if i.Version == "" && ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		i.Version = bi.Main.Version
@@ -37,7 +39,8 @@ func Get(program string) Info {
 	if i.Version == "" {
 		i.Version = "dev"
 	}
-	if ok {
+	if ok && i.Revision == "" {
+		i.Revision = "unknown"
 		var dirty bool
 		for _, s := range bi.Settings {
 			switch s.Key {
@@ -54,6 +57,9 @@ func Get(program string) Info {
 		if dirty && i.Revision != "unknown" {
 			i.Revision += "+dirty"
 		}
+	}
+	if i.Revision == "" {
+		i.Revision = "unknown"
 	}
 	if i.Date == "" {
 		i.Date = "unknown"

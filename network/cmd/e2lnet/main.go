@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/buildinfo"
 	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
@@ -69,6 +70,10 @@ Run "e2lnet <command> -h" for the flags of a command.
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(out, usage)
+		return nil
+	}
+	if args[0] == "--version" || args[0] == "version" {
+		fmt.Fprintln(out, buildinfo.Get("e2lnet"))
 		return nil
 	}
 	cmd, args := args[0], args[1:]
