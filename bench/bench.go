@@ -45,6 +45,9 @@ type Config struct {
 	ChurnDuration time.Duration // real-Docker churn
 	ChurnWorkers  int
 	Only          []string // run only these parts (names as in Report), all when empty
+	// NoRegister leaves the hosts out of the host registry: only for
+	// measuring a chaincode that predates the registry (its cost, A/B).
+	NoRegister bool
 
 	Log io.Writer
 }
@@ -97,7 +100,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// the Provider's admin before its first batch: the chaincode refuses an
 	// unregistered host's records.
 	enroll := func(host string) (network.HostIdentity, error) {
-		return n.EnrollHost(ctx, network.Provider, host, network.EnrollOptions{Role: network.RoleCollector, SwarmRole: wire.SwarmManager})
+		return n.EnrollHost(ctx, network.Provider, host, network.EnrollOptions{Role: network.RoleCollector, SwarmRole: wire.SwarmManager, NoRegister: cfg.NoRegister})
 	}
 	listener, err := enroll("bench-listener")
 	if err != nil {

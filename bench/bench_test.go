@@ -41,7 +41,7 @@ func TestADockerEventBecomesAValidRecord(t *testing.T) {
 	var ev dockerEvent
 	ev.Type, ev.Action, ev.TimeNano = "container", "exec_start: sh -c true", 1_700_000_000_000_000_000
 	ev.Actor.ID = strings.Repeat("a", 64)
-	ev.Actor.Attributes = map[string]string{"name": "web", "image": "e2l-busybox:test"}
+	ev.Actor.Attributes = map[string]string{"name": "web", "image": "e2l-testbox:test"}
 	r := ev.toRecord("bench")
 	r.Seq, r.Prev = 1, record.GenesisPrev
 	if _, err := record.Seal(r); err != nil {

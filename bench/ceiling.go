@@ -22,7 +22,7 @@ func eventRecord(host string, n int64, timeNano int64) record.Record {
 	ev := &record.Event{
 		Type: "container", Action: actions[n%4], Actor: fmt.Sprintf("%064x", c), Scope: record.ScopeLocal,
 		TimeNano: timeNano,
-		Attrs:    record.Attributes{Name: fmt.Sprintf("synthetic-%d", c), Image: "e2l-busybox:test"},
+		Attrs:    record.Attributes{Name: fmt.Sprintf("synthetic-%d", c), Image: "e2l-testbox:test"},
 	}
 	if ev.Action == "die" {
 		ev.Attrs.ExitCode = "0"

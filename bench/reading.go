@@ -7,7 +7,7 @@ import (
 
 const methodNotes = `## Method
 
-- **paper-cli**: the paper's method: ` + "`docker events`" + ` (real, this machine's Engine, while ` + "`docker run --rm e2l-busybox:test true`" + `
+- **paper-cli**: the paper's method: ` + "`docker events`" + ` (real, this machine's Engine, while ` + "`docker run --rm e2l-testbox:test true`" + `
   loops make events) read line by line, and for each event one ` + "`peer chaincode invoke --waitForEvent`" + ` process, as an enrolled
   host identity (e2l.role=collector), endorsed by the peers of two orgs, one after the other. events/s = events committed ÷
   (last commit − first event's time). CPU and RSS are those of the peer CLI processes. Latency = Docker's event time to the

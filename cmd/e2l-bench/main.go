@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.SpoolRecords, "spool-records", 1_000_000, "records spooled with the ledger unreachable (the spool's bound: the collector stops spooling there)")
 	fs.DurationVar(&cfg.ChurnDuration, "churn", 30*time.Second, "length of the real-Docker container churn")
 	fs.IntVar(&cfg.ChurnWorkers, "churn-workers", 4, "parallel `docker run --rm` loops")
+	fs.BoolVar(&cfg.NoRegister, "no-register", false, "do not register the bench hosts (A/B against a chaincode that predates the host registry)")
 	fs.StringVar(&only, "only", "", "comma-separated parts to run (paper-cli, gateway-ceiling, collector-1-per-tx, collector-batched, spool, real-docker)")
 	fs.StringVar(&jsonOut, "json", "docs/benchmarks.json", "JSON output (empty: none)")
 	fs.StringVar(&mdOut, "md", "docs/benchmarks.md", "Markdown output (empty: none)")
