@@ -159,7 +159,7 @@ test-fuzz: ## run each fuzz target for FUZZTIME (default 10s) on top of its chec
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		GO=$(GO) scripts/fuzz.sh $$pkg $$fn $(FUZZTIME); \
 	done
 
 .PHONY: lint

@@ -227,6 +227,6 @@ func runChurn(ctx context.Context, w *ledgerWatch, bin string, id network.HostId
 	if err != nil {
 		return res, fmt.Errorf("scrape the collector's metrics: %w", err)
 	}
-	res.Dropped = sumPrefix(metrics, "e2l_collector_watcher_events_dropped_total")
+	res.Dropped = metrics["e2l_collector_watcher_events_dropped_total"]
 	return res, nil
 }

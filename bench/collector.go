@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/promtext"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 	"github.com/e2l-project/e2l/network"
@@ -110,40 +109,7 @@ func (p *collectorProc) metrics() (map[string]float64, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	return parseMetrics(resp.Body)
-}
-
-func parseMetrics(r io.Reader) (map[string]float64, error) {
-	out := map[string]float64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[line[:i]] = v
-	}
-	return out, sc.Err()
-}
-
-// sumPrefix adds the series whose name{labels} starts with prefix.
-func sumPrefix(m map[string]float64, prefix string) float64 {
-	var s float64
-	for k, v := range m {
-		if strings.HasPrefix(k, prefix) {
-			s += v
-		}
-	}
-	return s
+	return promtext.Parse(resp.Body)
 }
 
 // waitMetric polls the collector's metrics until cond holds.
@@ -258,9 +224,9 @@ func runLoad(ctx context.Context, w *ledgerWatch, spec loadSpec) (loadResult, er
 	if err != nil {
 		return res, fmt.Errorf("scrape the collector's metrics: %w", err)
 	}
-	res.Dropped = sumPrefix(m, "e2l_collector_watcher_events_dropped_total")
-	res.RefusedSpool = sumPrefix(m, "e2l_collector_spool_refused_records_total")
-	res.Emitted = int(sumPrefix(m, "e2l_collector_docker_events_received_total"))
+	res.Dropped = m["e2l_collector_watcher_events_dropped_total"]
+	res.RefusedSpool = m["e2l_collector_spool_refused_records_total"]
+	res.Emitted = int(m["e2l_collector_docker_events_received_total"])
 
 	recs := w.host(host)
 	res.Committed = w.count(host, record.KindEvent)

@@ -1,7 +1,6 @@
 package network
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,9 +11,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/e2l-project/e2l/internal/promtext"
 )
 
 func (c Config) ordererNode(i int) node {
@@ -141,36 +141,14 @@ func (c Config) raftStatus(ctx context.Context, i int) (RaftStatus, error) {
 		return st, err
 	}
 	defer resp.Body.Close()
-	suffix := `{channel="` + ChannelName + `"} `
-	seen := false
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		name, v, ok := strings.Cut(sc.Text(), suffix)
-		if !ok {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		switch name {
-		case "consensus_etcdraft_is_leader":
-			st.Leader, seen = v == "1", true
-		case "consensus_etcdraft_active_nodes":
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return st, fmt.Errorf("%s: %w", name, err)
-			}
-			st.ActiveNodes = int(n)
-		case "consensus_etcdraft_committed_block_number":
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return st, fmt.Errorf("%s: %w", name, err)
-			}
-			st.CommittedBlock = uint64(n)
-		}
-	}
-	if err := sc.Err(); err != nil {
+	samples, err := promtext.Parse(resp.Body)
+	if err != nil {
 		return st, err
 	}
+	leader, seen := samples.Get("consensus_etcdraft_is_leader", "channel", ChannelName)
+	active, _ := samples.Get("consensus_etcdraft_active_nodes", "channel", ChannelName)
+	committed, _ := samples.Get("consensus_etcdraft_committed_block_number", "channel", ChannelName)
+	st.Leader, st.ActiveNodes, st.CommittedBlock = leader == 1, int(active), uint64(committed)
 	if !seen {
 		return st, errors.New("no raft metrics for the channel yet")
 	}

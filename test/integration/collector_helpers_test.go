@@ -9,13 +9,11 @@ package integration
 // Swarm, and a private Docker daemon in its own network namespace.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/promtext"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -331,36 +330,7 @@ func (c *collectorProc) Metrics() (map[string]float64, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
-	return parseMetrics(resp.Body)
-}
-
-// parseMetrics reads the Prometheus text format (what the collector's
-// registry writes: no timestamps, no escaped quotes in our label values).
-func parseMetrics(r io.Reader) (map[string]float64, error) {
-	out := map[string]float64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			return nil, fmt.Errorf("metrics line %q", line)
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			return nil, fmt.Errorf("metrics line %q: %w", line, err)
-		}
-		full := line[:i]
-		name, _, hasLabels := strings.Cut(full, "{")
-		out[name] += v
-		if hasLabels {
-			out[full] = v
-		}
-	}
-	return out, sc.Err()
+	return promtext.Parse(resp.Body)
 }
 
 // metric returns one scraped value, 0 if the scrape fails.
