@@ -1,12 +1,12 @@
 package audit
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 
 	"github.com/e2l-project/e2l/internal/record"
@@ -206,9 +206,6 @@ func registryTxProblems(tx *Tx, host string, item wire.HostOwnership, trust *Tru
 	if c.MSP != item.MSP {
 		add("was signed by %s (CN=%s), not by %s", c.MSP, c.Cert.Subject.CommonName, item.MSP)
 	}
-	if !isAdmin(c.Cert) {
-		add("was signed by %s (CN=%s, OU=%s), not by an admin of %s", c.MSP, c.Cert.Subject.CommonName, strings.Join(c.Cert.Subject.OrganizationalUnit, "+"), item.MSP)
-	}
 	if err := verifySignature(c.Cert, tx.payload, tx.signature); err != nil {
 		add("transaction signature: %v", err)
 	}
@@ -218,6 +215,10 @@ func registryTxProblems(tx *Tx, host string, item wire.HostOwnership, trust *Tru
 	}
 	if err := trust.VerifyCert(item.MSP, c.Cert, tx.Timestamp); err != nil {
 		add("creator: %v", err)
+	} else if m := trust.MSPs[item.MSP]; m != nil {
+		if err := m.HasRole(c.Cert, msp.MSPRole_ADMIN, tx.Timestamp); err != nil {
+			add("was signed by %s (CN=%s), not by an admin of %s: %v", c.MSP, c.Cert.Subject.CommonName, item.MSP, err)
+		}
 	}
 	if !tx.ProposalHashOK {
 		add("the endorsed proposal hash does not match the transaction's header and input")
@@ -225,57 +226,10 @@ func registryTxProblems(tx *Tx, host string, item wire.HostOwnership, trust *Tru
 	if tx.ResponseStatus != 200 {
 		add("the chaincode answered status %d, not 200", tx.ResponseStatus)
 	}
-	p = append(p, endorsementProblems(tx, trust, fmt.Sprintf("%s transaction %s: ", item.Action, describeTx(tx)))...)
-	return p
-}
-
-// endorsementProblems checks that a majority of the configuration's
-// application organisations endorsed tx with signatures that verify from
-// certificates of their CAs.
-func endorsementProblems(tx *Tx, trust *Trust, prefix string) []string {
-	var p []string
-	orgs := map[string]bool{}
-	for i, e := range tx.Endorsements {
-		id, err := parseIdentity(e.GetEndorser())
-		if err != nil {
-			p = append(p, fmt.Sprintf("%sendorsement %d: %v", prefix, i, err))
-			continue
-		}
-		msg := append(append([]byte{}, tx.ResponsePayload...), e.GetEndorser()...)
-		if err := verifySignature(id.Cert, msg, e.GetSignature()); err != nil {
-			p = append(p, fmt.Sprintf("%sendorsement %d by %s: %v", prefix, i, id.MSP, err))
-			continue
-		}
-		m := trust.MSPs[id.MSP]
-		if m == nil || m.Orderer {
-			p = append(p, fmt.Sprintf("%sendorsement %d by %s, not an application organisation", prefix, i, id.MSP))
-			continue
-		}
-		if err := trust.VerifyCert(id.MSP, id.Cert, tx.Timestamp); err != nil {
-			p = append(p, fmt.Sprintf("%sendorsement %d: %v", prefix, i, err))
-			continue
-		}
-		orgs[id.MSP] = true
-	}
-	apps := 0
-	for _, m := range trust.MSPs {
-		if !m.Orderer {
-			apps++
-		}
-	}
-	if need := apps/2 + 1; len(orgs) < need {
-		p = append(p, fmt.Sprintf("%sendorsed by %d organisation(s) %s, a majority of the %d is %d", prefix, len(orgs), keys(orgs), apps, need))
+	for _, e := range endorsementProblems(tx, trust) {
+		add("%s", e)
 	}
 	return p
-}
-
-func isAdmin(c *x509.Certificate) bool {
-	for _, ou := range c.Subject.OrganizationalUnit {
-		if strings.EqualFold(ou, "admin") {
-			return true
-		}
-	}
-	return false
 }
 
 func quotedArgs(args [][]byte) string {

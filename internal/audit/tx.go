@@ -75,26 +75,9 @@ func txProblems(tx *Tx, trust *Trust, opt TxOptions) []string {
 	if tx.ResponseStatus != 200 {
 		add("the chaincode answered status %d, not 200", tx.ResponseStatus)
 	}
-	// Endorsements: the channel's endorsement policy over those that verify.
-	var signed []SignedData
-	for _, e := range tx.Endorsements {
-		signed = append(signed, SignedData{Identity: e.GetEndorser(),
-			Data: append(append([]byte{}, tx.ResponsePayload...), e.GetEndorser()...), Signature: e.GetSignature()})
-	}
-	name := func(i int) string { return fmt.Sprintf("endorsement %d", i) }
-	signers, rejected := trust.Signers(signed, name)
-	var dups []string
-	for _, r := range rejected {
-		if strings.HasSuffix(r, "counted once") {
-			dups = append(dups, r)
-		} else {
-			add("%s", r) // an honest peer's endorsement always verifies
-		}
-	}
-	if err := trust.evaluate(EndorsementPolicy, signers, dups, tx.Timestamp, name); err != nil {
-		add("endorsement policy not met: %v", err)
-	}
+	p = append(p, endorsementProblems(tx, trust)...)
 	if opt.MinEndorsingOrgs > 0 {
+		signers, _ := trust.Signers(endorsements(tx), endorsementName)
 		orgs := map[string]bool{}
 		for _, s := range signers {
 			if m := trust.MSPs[s.ID.MSP]; m != nil && m.HasRole(s.ID.Cert, msp.MSPRole_PEER, tx.Timestamp) == nil {
@@ -108,6 +91,41 @@ func txProblems(tx *Tx, trust *Trust, opt TxOptions) []string {
 	}
 	return p
 }
+
+// endorsementProblems checks a transaction's endorsements against the
+// channel's Endorsement policy of the configuration it was ordered under:
+// signatures that verify, by peers (NodeOU) of their organisations, not
+// revoked, valid at the transaction's time. Record and registry
+// transactions are endorsed alike.
+func endorsementProblems(tx *Tx, trust *Trust) []string {
+	var p []string
+	signers, rejected := trust.Signers(endorsements(tx), endorsementName)
+	var dups []string
+	for _, r := range rejected {
+		if strings.HasSuffix(r, "counted once") {
+			dups = append(dups, r)
+		} else {
+			p = append(p, r) // an honest peer's endorsement always verifies
+		}
+	}
+	if err := trust.evaluate(EndorsementPolicy, signers, dups, tx.Timestamp, endorsementName); err != nil {
+		p = append(p, fmt.Sprintf("endorsement policy not met: %v", err))
+	}
+	return p
+}
+
+// endorsements are what each endorser signed: the proposal response
+// payload followed by its serialized identity.
+func endorsements(tx *Tx) []SignedData {
+	var signed []SignedData
+	for _, e := range tx.Endorsements {
+		signed = append(signed, SignedData{Identity: e.GetEndorser(),
+			Data: append(append([]byte{}, tx.ResponsePayload...), e.GetEndorser()...), Signature: e.GetSignature()})
+	}
+	return signed
+}
+
+func endorsementName(i int) string { return fmt.Sprintf("endorsement %d", i) }
 
 // recordProblems checks what ties one stored record to its transaction:
 // the record is in the RecordEvents argument with the same bytes, and the
