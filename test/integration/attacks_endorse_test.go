@@ -9,7 +9,6 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
-	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/internal/audit"
@@ -75,46 +74,27 @@ func withClientEndorsement(t *testing.T, raw []byte, txID string, endorser, crea
 	if err := proto.Unmarshal(raw, &b); err != nil {
 		t.Fatal(err)
 	}
-	for di, data := range b.Data.Data {
-		var env common.Envelope
-		var payload common.Payload
-		var chdr common.ChannelHeader
-		if proto.Unmarshal(data, &env) != nil || proto.Unmarshal(env.Payload, &payload) != nil ||
-			proto.Unmarshal(payload.Header.ChannelHeader, &chdr) != nil || chdr.TxId != txID {
+	tx, ok := findEndorserTx(t, &b, txID)
+	if !ok {
+		t.Fatalf("transaction %s is not in block %d", txID, b.Header.Number)
+	}
+	replaced := false
+	for _, e := range tx.action.Action.Endorsements {
+		var sid msp.SerializedIdentity
+		if err := proto.Unmarshal(e.Endorser, &sid); err != nil {
+			t.Fatal(err)
+		}
+		if sid.Mspid == creator.mspID || replaced {
 			continue
 		}
-		var ptx peer.Transaction
-		var cap peer.ChaincodeActionPayload
-		if err := proto.Unmarshal(payload.Data, &ptx); err != nil {
-			t.Fatal(err)
-		}
-		if err := proto.Unmarshal(ptx.Actions[0].Payload, &cap); err != nil {
-			t.Fatal(err)
-		}
-		replaced := false
-		for _, e := range cap.Action.Endorsements {
-			var sid msp.SerializedIdentity
-			if err := proto.Unmarshal(e.Endorser, &sid); err != nil {
-				t.Fatal(err)
-			}
-			if sid.Mspid == creator.mspID || replaced {
-				continue
-			}
-			e.Endorser = endorser.creator(t)
-			e.Signature = endorser.signMsg(t, append(append([]byte{}, cap.Action.ProposalResponsePayload...), e.Endorser...))
-			replaced = true
-		}
-		if !replaced {
-			t.Fatalf("transaction %s has no endorsement outside %s", txID, creator.mspID)
-		}
-		ptx.Actions[0].Payload = mustProto(t, &cap)
-		payload.Data = mustProto(t, &ptx)
-		env.Payload = mustProto(t, &payload)
-		env.Signature = creator.signMsg(t, env.Payload)
-		b.Data.Data[di] = mustProto(t, &env)
-		orderer.signBlock(t, &b, signatureValue(t, &b))
-		return mustProto(t, &b)
+		e.Endorser = endorser.creator(t)
+		e.Signature = endorser.signMsg(t, append(append([]byte{}, tx.action.Action.ProposalResponsePayload...), e.Endorser...))
+		replaced = true
 	}
-	t.Fatalf("transaction %s is not in block %d", txID, b.Header.Number)
-	return nil
+	if !replaced {
+		t.Fatalf("transaction %s has no endorsement outside %s", txID, creator.mspID)
+	}
+	tx.store(t, &b, func(msg []byte) []byte { return creator.signMsg(t, msg) })
+	orderer.signBlock(t, &b, signatureValue(t, &b))
+	return mustProto(t, &b)
 }

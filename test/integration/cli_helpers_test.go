@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
-	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/internal/audit"
@@ -177,41 +176,18 @@ func swapEndorsements(t *testing.T, a *audit.Archive, txID string) {
 		if err := proto.Unmarshal(raw, &b); err != nil {
 			t.Fatal(err)
 		}
-		for di, data := range b.Data.Data {
-			var env common.Envelope
-			var payload common.Payload
-			var chdr common.ChannelHeader
-			if proto.Unmarshal(data, &env) != nil || proto.Unmarshal(env.Payload, &payload) != nil ||
-				proto.Unmarshal(payload.Header.ChannelHeader, &chdr) != nil || chdr.TxId != txID {
-				continue
-			}
-			var ptx peer.Transaction
-			var cap peer.ChaincodeActionPayload
-			if err := proto.Unmarshal(payload.Data, &ptx); err != nil {
-				t.Fatal(err)
-			}
-			if err := proto.Unmarshal(ptx.Actions[0].Payload, &cap); err != nil {
-				t.Fatal(err)
-			}
-			e := cap.Action.Endorsements
-			if len(e) < 2 {
-				t.Fatalf("transaction %s has %d endorsements", txID, len(e))
-			}
-			e[0].Signature, e[1].Signature = e[1].Signature, e[0].Signature
-			marshal := func(m proto.Message) []byte {
-				out, err := proto.Marshal(m)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return out
-			}
-			ptx.Actions[0].Payload = marshal(&cap)
-			payload.Data = marshal(&ptx)
-			env.Payload = marshal(&payload)
-			b.Data.Data[di] = marshal(&env)
-			a.Blocks[bi] = marshal(&b)
-			return
+		tx, ok := findEndorserTx(t, &b, txID)
+		if !ok {
+			continue
 		}
+		e := tx.action.Action.Endorsements
+		if len(e) < 2 {
+			t.Fatalf("transaction %s has %d endorsements", txID, len(e))
+		}
+		e[0].Signature, e[1].Signature = e[1].Signature, e[0].Signature
+		tx.store(t, &b, nil)
+		a.Blocks[bi] = mustProto(t, &b)
+		return
 	}
 	t.Fatalf("transaction %s is in no block of the archive", txID)
 }
