@@ -50,6 +50,10 @@ type Record struct {
 	Actor   string // the actor's ID
 	Name    string // the actor's name (container or service name), when the event has one
 	Service string // the Swarm service a container belongs to, when known
+	// Actors are the containers and services the record is about: an
+	// event's actor; every container a snapshot lists. Timeline queries
+	// by actor find a record through them.
+	Actors []string
 	// Who wrote it, in which transaction.
 	MSP        string
 	CertSHA256 string
