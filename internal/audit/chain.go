@@ -225,6 +225,25 @@ func CheckChain(host string, recs []Stored, opt ChainOptions) *Chain {
 
 const maxTime = int64(^uint64(0) >> 1)
 
+// recordFindings checks each record of a host on its own, as CheckChain
+// does before it looks at the chain: encoding, ID and hash, host, and the
+// forgeries found by the host registry.
+func recordFindings(host string, recs []Stored, forged map[string]Finding) []Finding {
+	var out []Finding
+	for _, st := range recs {
+		h, _ := st.Claimed()
+		if _, err := st.Sealed(); err != nil {
+			out = append(out, about(Error, st, "altered: %v", err))
+		} else if h != host {
+			out = append(out, about(Error, st, "belongs to host %q, found in the chain of %q", h, host))
+		}
+		if f, ok := forged[st.ID]; ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func short(h string) string {
 	if len(h) > 12 {
 		return h[:12] + "…"
