@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -196,6 +197,65 @@ func TestTheIndexResumesAtItsCheckpoint(t *testing.T) {
 		blocks, records, err := s.Count(t.Context())
 		if err != nil || blocks != 4 || records != 13 {
 			t.Errorf("Count = %d blocks, %d records, %v; want 4, 13", blocks, records, err)
+		}
+	})
+}
+
+// failingTx fails the last statement of an Apply, the checkpoint's
+// update, after every row went in.
+type failingTx struct{ writeTx }
+
+var errInjected = errors.New("injected failure")
+
+func (f failingTx) exec(ctx context.Context, query string, args ...any) error {
+	if strings.HasPrefix(query, "UPDATE checkpoint") {
+		return errInjected
+	}
+	return f.writeTx.exec(ctx, query, args...)
+}
+
+func TestAFailureAtTheLastStatementOfApplyWritesNothing(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *Store) {
+		fx := fixture()
+		mustApply(t, s, fx[0])
+		before := stateOf(t, s)
+		rows := flatten(fx[1:])
+		err := s.write(t.Context(), func(w writeTx) error { return writeUpdates(t.Context(), failingTx{w}, fx[1:], rows) })
+		if !errors.Is(err, errInjected) {
+			t.Fatalf("write: %v, want the injected failure", err)
+		}
+		if after := stateOf(t, s); !reflect.DeepEqual(after, before) {
+			t.Errorf("a failed Apply changed the index:\n before %+v\n after  %+v", before, after)
+		}
+		mustApply(t, s, fx[1:]...)
+	})
+}
+
+func TestTwoWritersDoNotInterleave(t *testing.T) {
+	forEachDSN(t, func(t *testing.T, dsn string) {
+		// Two stores, as two indexer processes would have.
+		s1, s2 := openStore(t, dsn), openStore(t, dsn)
+		run := SyntheticUpdates(testShape, nil, 0, 5)
+		errs := make(chan error, 2)
+		for _, s := range []*Store{s1, s2} {
+			go func() { errs <- s.Apply(context.Background(), run) }()
+		}
+		var applied, refused int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				applied++
+			case errors.Is(err, ErrNotNext):
+				refused++
+			default:
+				t.Errorf("Apply: %v, want nil or ErrNotNext", err)
+			}
+		}
+		if applied != 1 || refused != 1 {
+			t.Errorf("%d Applies went in, %d were refused; want 1 and 1", applied, refused)
+		}
+		if st := stateOf(t, s1); st.next != 5 || st.blocks != 5 {
+			t.Errorf("after both: %+v", st)
 		}
 	})
 }
