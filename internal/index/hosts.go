@@ -49,7 +49,10 @@ LEFT JOIN beats b ON b.host = n.host
 LEFT JOIN records hb ON hb.host = n.host AND hb.seq = b.seq
 ORDER BY n.host`
 
-// Hosts returns every host that has records or a registry entry, by name.
+// Hosts returns every host that has records or a registry entry, by name
+// (byte order). It costs a few index lookups per host, however many
+// records the index holds: the counts and seq bounds come from the chains
+// table that Apply keeps with the records.
 func (s *Store) Hosts(ctx context.Context) ([]HostSummary, error) {
 	rows, err := s.db.QueryContext(ctx, hostsQuery)
 	if err != nil {

@@ -22,6 +22,12 @@ import (
 // is safe for concurrent use. Apply is its one way to write, and it is
 // meant for one indexer at a time: a second one is refused by the
 // checkpoint (ErrNotNext), never interleaved.
+//
+// Rows read back equal the rows applied, with one exception: an empty
+// byte slice or actor list reads back as nil (RowsDigest encodes both
+// alike). Numbers are signed 64-bit integers in both databases: Apply
+// refuses a seq or block number above math.MaxInt64, and query bounds
+// above it mean "no bound".
 type Store struct {
 	db  *sql.DB
 	d   *dialect
