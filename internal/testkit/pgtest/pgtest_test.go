@@ -141,3 +141,42 @@ func TestAServerDoesNotOutliveACrashedTest(t *testing.T) {
 		<-tick.C
 	}
 }
+
+func TestAnExistingServerNamedByTheEnvironmentIsUsedAndLeftRunning(t *testing.T) {
+	existing, err := StartServer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := existing.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Setenv(EnvDSN, existing.DSN("postgres"))
+	s, err := StartOrUse("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.proc != nil {
+		t.Fatalf("StartOrUse started a server though %s is set", EnvDSN)
+	}
+	name := NewName("used")
+	if _, err := s.CreateDB(name); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), existing.DSN("postgres"))
+	if err != nil {
+		t.Fatalf("the existing server does not answer after Stop: %v", err)
+	}
+	defer conn.Close(t.Context())
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT COUNT(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("database %s is still there after Stop", name)
+	}
+}
