@@ -177,7 +177,7 @@ include deploy/deploy.mk
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: fabric-bin ## run the benchmarks on an own network: table, docs/benchmarks.json, docs/benchmarks.md
-	$(GO) build -o $(BIN)/bench/ ./cmd/e2l-collector ./cmd/e2l-chaincode ./cmd/e2l-bench
+bench: deps-test fabric-bin ## run the benchmarks on an own network: table, docs/benchmarks.json, docs/benchmarks.md
+	$(GO) build -o $(BIN)/bench/ ./cmd/e2l-collector ./cmd/e2l-chaincode ./cmd/e2l-bench ./cmd/e2l
 	$(BIN)/bench/e2l-bench --fabric-bin $(FABRIC_BIN) --chaincode-bin $(BIN)/bench/e2l-chaincode \
-		--collector-bin $(BIN)/bench/e2l-collector $(BENCH_FLAGS)
+		--collector-bin $(BIN)/bench/e2l-collector --e2l-bin $(BIN)/bench/e2l $(BENCH_FLAGS)

@@ -21,9 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
-
-	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -278,30 +275,6 @@ func swarmDumpLogs(t *testing.T) {
 	ps, _ := dockerCmd(ctx, "", "service", "ps", "--no-trunc", swarmStack+"_collector").CombinedOutput()
 	logs, _ := dockerCmd(ctx, "", "service", "logs", "--raw", swarmStack+"_collector").CombinedOutput()
 	t.Logf("docker service ps:\n%s\ndocker service logs:\n%s", ps, logs)
-}
-
-// swarmTimeline pages through QueryTimeline of actor.
-func swarmTimeline(t *testing.T, contract *client.Contract, actor string) ([]wire.Stored, error) {
-	var page struct {
-		Records  []wire.Stored `json:"records"`
-		Bookmark string        `json:"bookmark"`
-	}
-	var out []wire.Stored
-	for bookmark, n := "", 0; n < 20; n++ {
-		res, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "0", bookmark))
-		if err != nil {
-			return nil, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
-		}
-		page.Records, page.Bookmark = nil, ""
-		if err := json.Unmarshal(res, &page); err != nil {
-			return nil, fmt.Errorf("QueryTimeline result %s: %w", res, err)
-		}
-		out = append(out, page.Records...)
-		if bookmark = page.Bookmark; bookmark == "" {
-			break
-		}
-	}
-	return out, nil
 }
 
 // swarmStartPrometheus runs Prometheus with config on a free loopback port
