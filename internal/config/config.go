@@ -34,8 +34,8 @@ type Config struct {
 	// OrgCA and ClockURLs are read by `e2l-collector check` only.
 	OrgCA     string   `yaml:"orgCa"`
 	ClockURLs []string `yaml:"clockUrls"`
-	Channel       string   `yaml:"channel"`
-	Chaincode     string   `yaml:"chaincode"`
+	Channel   string   `yaml:"channel"`
+	Chaincode string   `yaml:"chaincode"`
 
 	DockerHost        string        `yaml:"dockerHost"`
 	EventFilter       string        `yaml:"eventFilter"`
