@@ -20,12 +20,13 @@ func TestIdentityChecks(t *testing.T) {
 	foreign, foreignKey := other.issue(t, leaf{attrs: collectorAttrs("node1")})
 
 	tests := []struct {
-		name      string
-		cert, key []byte
-		orgCA     []byte // nil: no E2L_ORG_CA
-		noFiles   bool
-		want      map[string]string // check → "status: detail substring"
-		loaded    bool
+		name        string
+		cert, key   []byte
+		orgCA       []byte // nil: no E2L_ORG_CA
+		noFiles     bool
+		noOrgCAFile bool
+		want        map[string]string // check → "status: detail substring"
+		loaded      bool
 	}{
 		{name: "a good identity passes every check", cert: good, key: goodKey, orgCA: ca.pem, loaded: true, want: map[string]string{
 			"certificate": "ok: and its private key", "certificate host": "ok: e2l.host=node1", "certificate role": "ok: e2l.role=collector",
@@ -48,6 +49,8 @@ func TestIdentityChecks(t *testing.T) {
 			"certificate chain": `FAIL: the certificate (issuer "ca.developer.e2l.local") was not issued by the organisation's root CA in /id/org-ca.pem`}},
 		{name: "without an org CA the chain is not checked", cert: good, key: goodKey, loaded: true, want: map[string]string{
 			"certificate chain": "skip: not checked: no organisation root CA configured (E2L_ORG_CA)"}},
+		{name: "an org CA file that does not exist warns", cert: good, key: goodKey, orgCA: []byte{}, noOrgCAFile: true, loaded: true, want: map[string]string{
+			"certificate chain": "warn: not checked: the organisation's root CA /id/org-ca.pem (E2L_ORG_CA) does not exist"}},
 		{name: "an org CA file without a certificate fails", cert: good, key: goodKey, orgCA: []byte("not PEM"), loaded: true, want: map[string]string{
 			"certificate chain": "FAIL: /id/org-ca.pem holds no PEM certificate"}},
 	}
@@ -60,6 +63,9 @@ func TestIdentityChecks(t *testing.T) {
 			cfg := IdentityConfig{Cert: "/id/cert.pem", Key: "/id/key.pem", MSPID: "ProviderMSP", Host: "node1", ExpiryWarning: 14 * 24 * time.Hour}
 			if tc.orgCA != nil {
 				files["/id/org-ca.pem"], cfg.OrgCA = tc.orgCA, "/id/org-ca.pem"
+			}
+			if tc.noOrgCAFile {
+				delete(files, "/id/org-ca.pem")
 			}
 			res, id := Identity(files, cfg, now)
 			if (id != nil) != tc.loaded {
