@@ -86,7 +86,9 @@ func TestSwarmStack(t *testing.T) {
 	}
 	swarmDeploy(t, root, []string{
 		"E2L_DOCKER_GID=" + sockGID,
-		"E2L_COLLECTOR_IMAGE=" + collectorImage,
+		// The stack selects the image's version: repository and tag apart.
+		"E2L_COLLECTOR_IMAGE=" + strings.Split(collectorImage, ":")[0],
+		"E2L_VERSION=" + strings.Split(collectorImage, ":")[1],
 		"E2L_IDENTITY_DIR=" + identityDir,
 		"E2L_METRICS_PORT=" + strconv.Itoa(metricsPort),
 		"E2L_HEARTBEAT_INTERVAL=5s",
