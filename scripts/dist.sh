@@ -3,7 +3,8 @@
 # linux/arm64 by default) it builds static binaries (CGO_ENABLED=0, -trimpath)
 # stamped with the version (internal/buildinfo), packs them with LICENSE,
 # README.md and CHANGELOG.md into e2l_<version>_linux_<arch>.tar.gz, builds
-# the collector's .deb (scripts/deb.sh), and writes SHA256SUMS.
+# the collector's .deb (scripts/deb.sh), and writes SHA256SUMS (tarballs,
+# .debs and the binaries, which stay unpacked in e2l_<version>_linux_<arch>/).
 #
 # Usage: scripts/dist.sh OUT_DIR
 # Environment: VERSION (required), REVISION, DATE (default: the commit's
@@ -47,9 +48,8 @@ for p in $platforms; do
 		gzip -n -9 >"$out/$name.tar.gz"
 	step "deb e2l-collector $arch"
 	scripts/deb.sh "$VERSION" "$arch" "$dir/e2l-collector" "$out" >/dev/null
-	rm -rf "$dir"
 done
 step "SHA256SUMS"
-(cd "$out" && sha256sum -- *.tar.gz *.deb >SHA256SUMS)
+(cd "$out" && sha256sum -- *.tar.gz *.deb */e2l* >SHA256SUMS)
 step "done"
-ls -l "$out" | tail -n +2 | awk '{printf "  %10d  %s\n", $5, $9}'
+(cd "$out" && find . -type f ! -name '*.md' ! -name LICENSE -printf '  %10s  %P\n' | sort -k2)
