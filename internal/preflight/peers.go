@@ -72,7 +72,7 @@ func peer(ctx context.Context, h Handshaker, ep string, pool *x509.CertPool, cfg
 	default:
 		return failLater(check, "TLS handshake: %v", err)
 	}
-	detail := "TLS " + tls.VersionName(st.Version)
+	detail := tls.VersionName(st.Version)
 	if len(st.PeerCertificates) > 0 {
 		c := st.PeerCertificates[0]
 		detail += ", certificate of " + c.Subject.CommonName + " valid until " + c.NotAfter.UTC().Format(time.RFC3339)
