@@ -25,13 +25,19 @@ type testCA struct {
 
 func newTestCA(t *testing.T, name string) testCA {
 	t.Helper()
+	return newTestCASince(t, name, time.Now().Add(-48*time.Hour))
+}
+
+// newTestCASince is a CA valid from notBefore.
+func newTestCASince(t *testing.T, name string, notBefore time.Time) testCA {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
+		NotBefore: notBefore, NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

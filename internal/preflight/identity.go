@@ -102,9 +102,9 @@ func validity(check string, cert *x509.Certificate, now time.Time, warnBefore ti
 }
 
 // chain verifies that cert was issued under a root CA of the PEM file
-// orgCA (its other certificates serve as intermediates). The validity of
-// the certificate itself is the validity check's: the chain is verified at
-// a time inside it.
+// orgCA (its other certificates serve as intermediates). A certificate
+// outside its validity period is the validity check's failure: its chain
+// is then checked by signatures alone.
 func chain(check string, files FileReader, orgCA string, cert *x509.Certificate, now time.Time) Result {
 	if orgCA == "" {
 		return skip(check, "no organisation root CA configured (E2L_ORG_CA)")
@@ -118,8 +118,8 @@ func chain(check string, files FileReader, orgCA string, cert *x509.Certificate,
 	if err != nil {
 		return fail(check, "cannot read the organisation's root CA %s: %v", orgCA, err)
 	}
+	var cas []*x509.Certificate
 	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	n := 0
 	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
 		if block.Type != "CERTIFICATE" {
 			continue
@@ -128,24 +128,24 @@ func chain(check string, files FileReader, orgCA string, cert *x509.Certificate,
 		if err != nil {
 			return fail(check, "%s: %v", orgCA, err)
 		}
-		n++
+		cas = append(cas, c)
 		if bytes.Equal(c.RawIssuer, c.RawSubject) {
 			roots.AddCert(c)
 		} else {
 			inter.AddCert(c)
 		}
 	}
-	if n == 0 {
+	if len(cas) == 0 {
 		return fail(check, "%s holds no PEM certificate", orgCA)
 	}
-	at := now
-	if at.After(cert.NotAfter) {
-		at = cert.NotAfter.Add(-time.Second)
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		root, err := signedUnder(cert, cas)
+		if err != nil {
+			return fail(check, "the certificate (issuer %q) was not issued by the organisation's root CA in %s: %v", cert.Issuer.CommonName, orgCA, err)
+		}
+		return ok(check, "issued under %q (by signatures: the certificate is outside its validity period)", root.Subject.CommonName)
 	}
-	if at.Before(cert.NotBefore) {
-		at = cert.NotBefore.Add(time.Second)
-	}
-	chains, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
 		var unknown x509.UnknownAuthorityError
@@ -156,6 +156,29 @@ func chain(check string, files FileReader, orgCA string, cert *x509.Certificate,
 	}
 	root := chains[0][len(chains[0])-1]
 	return ok(check, "issued under %q (%s)", root.Subject.CommonName, describeChain(chains[0]))
+}
+
+// signedUnder follows cert's issuers among cas by their signatures, up to a
+// self-signed root, and returns that root.
+func signedUnder(cert *x509.Certificate, cas []*x509.Certificate) (*x509.Certificate, error) {
+	cur := cert
+	for range 8 {
+		var parent *x509.Certificate
+		for _, c := range cas {
+			if bytes.Equal(cur.RawIssuer, c.RawSubject) && cur.CheckSignatureFrom(c) == nil {
+				parent = c
+				break
+			}
+		}
+		if parent == nil {
+			return nil, fmt.Errorf("no certificate there signed %q", cur.Subject.CommonName)
+		}
+		if bytes.Equal(parent.RawIssuer, parent.RawSubject) {
+			return parent, nil
+		}
+		cur = parent
+	}
+	return nil, errors.New("a chain longer than 8 certificates")
 }
 
 func describeChain(c []*x509.Certificate) string {

@@ -18,6 +18,12 @@ func TestIdentityChecks(t *testing.T) {
 	soon, soonKey := ca.issue(t, leaf{attrs: collectorAttrs("node1"), notAfter: now.Add(3 * 24 * time.Hour)})
 	future, futureKey := ca.issue(t, leaf{attrs: collectorAttrs("node1"), notBefore: now.Add(time.Hour)})
 	foreign, foreignKey := other.issue(t, leaf{attrs: collectorAttrs("node1")})
+	// An expired certificate issued (back-dated) by a CA younger than its
+	// validity period, as the integration test makes one: no instant is
+	// inside both, so the chain is followed by signatures.
+	young := newTestCASince(t, "ca.young", now.Add(-time.Minute))
+	backdated, backdatedKey := young.issue(t, leaf{attrs: collectorAttrs("node1"), notBefore: now.Add(-48 * time.Hour), notAfter: now.Add(-time.Hour)})
+	foreignExpired, foreignExpiredKey := other.issue(t, leaf{attrs: collectorAttrs("node1"), notBefore: now.Add(-48 * time.Hour), notAfter: now.Add(-time.Hour)})
 
 	tests := []struct {
 		name        string
@@ -41,6 +47,10 @@ func TestIdentityChecks(t *testing.T) {
 			"certificate role": `FAIL: the certificate's e2l.role is "", want "collector"`}},
 		{name: "an expired certificate fails and its chain is still checked", cert: expired, key: expiredKey, orgCA: ca.pem, loaded: true, want: map[string]string{
 			"certificate validity": "FAIL: expired at", "certificate chain": "ok:"}},
+		{name: "an expired back-dated certificate of a younger CA still chains to it", cert: backdated, key: backdatedKey, orgCA: young.pem, loaded: true,
+			want: map[string]string{"certificate validity": "FAIL: expired at", "certificate chain": `ok: issued under "ca.young" (by signatures`}},
+		{name: "an expired certificate of another CA fails the chain", cert: foreignExpired, key: foreignExpiredKey, orgCA: ca.pem, loaded: true,
+			want: map[string]string{"certificate chain": `FAIL: the certificate (issuer "ca.developer.e2l.local") was not issued by the organisation's root CA`}},
 		{name: "a certificate expiring in 3 days warns", cert: soon, key: soonKey, loaded: true, want: map[string]string{
 			"certificate validity": "warn: expires at"}},
 		{name: "a certificate not valid yet fails pointing at the clock", cert: future, key: futureKey, loaded: true, want: map[string]string{
