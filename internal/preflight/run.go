@@ -35,7 +35,8 @@ type Deps struct {
 	HTTP   HTTPDoer
 	Free   FreeSpace
 	Now    func() time.Time
-	// Timeout bounds each network check (default 5s).
+	// Timeout bounds each network check: each peer's handshake, each
+	// clock request, each chaincode call (default 5s).
 	Timeout time.Duration
 }
 
@@ -94,9 +95,10 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) Report {
 		closeEngine()
 	}
 	r = append(r, Spool(cfg.SpoolDir, cfg.SpoolMaxBytes, d.Free))
-	bounded(func(c context.Context) {
-		r = append(r, Peers(c, d.Files, d.Handshaker, PeersConfig{Endpoints: cfg.PeerEndpoints, TLSRootCA: cfg.PeerTLSCA, ServerName: cfg.PeerTLSName})...)
-	})
+	// Each handshake and each clock request is bounded by Timeout on its
+	// own (TLSDialer, the HTTP client): one black-holed peer does not use
+	// up the others' time.
+	r = append(r, Peers(ctx, d.Files, d.Handshaker, PeersConfig{Endpoints: cfg.PeerEndpoints, TLSRootCA: cfg.PeerTLSCA, ServerName: cfg.PeerTLSName})...)
 
 	if id == nil {
 		r = append(r, skip("chaincode", "needs the host's identity"), skip("host registry", "needs the host's identity"))
@@ -107,7 +109,7 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) Report {
 		bounded(func(c context.Context) { r = append(r, Registration(c, ev, cfg.Host, cfg.MSPID)) })
 		closeLedger()
 	}
-	bounded(func(c context.Context) { r = append(r, Clock(c, d.HTTP, cfg.ClockURLs, d.Now, MaxClockSkew)...) })
+	r = append(r, Clock(ctx, d.HTTP, cfg.ClockURLs, d.Now, MaxClockSkew)...)
 	return r
 }
 
