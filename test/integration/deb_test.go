@@ -168,23 +168,14 @@ func buildDeb(t *testing.T) (deb, version string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	v, err := exec.Command(filepath.Join(root, "scripts", "version.sh")).Output()
 	if err != nil {
 		t.Fatalf("scripts/version.sh: %v", err)
 	}
 	version = strings.TrimSpace(string(v))
-	bin := filepath.Join(dir, "e2l-collector")
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath",
-		"-ldflags", "-s -w -X github.com/e2l-project/e2l/internal/buildinfo.Version="+version, "-o", bin, "./cmd/e2l-collector")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the collector: %v\n%s", err, out)
-	}
-	pack := exec.CommandContext(ctx, filepath.Join(root, "scripts", "deb.sh"), version, runtime.GOARCH, bin, dir)
+	bin := staticCollectorBin(t, version)
+	dir := t.TempDir()
+	pack := exec.CommandContext(t.Context(), filepath.Join(root, "scripts", "deb.sh"), version, runtime.GOARCH, bin, dir)
 	pack.Dir = root
 	out, err := pack.Output()
 	if err != nil {
