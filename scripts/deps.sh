@@ -6,7 +6,8 @@
 #
 #   scripts/deps.sh up     what make up needs: Go, a running Docker Engine
 #   scripts/deps.sh test   what make test needs besides: promtool, iptables,
-#                          ip, unshare, nsenter (Swarm, fault and receipt tests)
+#                          ip, unshare, nsenter (Swarm, fault and receipt tests),
+#                          setpriv, adduser, dpkg-deb, systemd-analyze (the .deb test)
 set -euo pipefail
 
 profile=${1:-up}
@@ -45,6 +46,10 @@ if [[ $profile == test ]]; then
 	need ip iproute2 "network namespaces of the multi-node Swarm"
 	need unshare util-linux "verify-receipt is run with networking disabled"
 	need nsenter util-linux "private dockerds in their own network namespaces"
+	need setpriv util-linux "the .deb test runs the unit's commands as its user"
+	need adduser adduser "the collector's .deb creates its system user with it"
+	need dpkg-deb dpkg "builds and installs the collector's .deb"
+	need systemd-analyze systemd "the .deb test verifies the installed unit offline"
 fi
 
 if ((${#missing[@]})); then
