@@ -7,7 +7,8 @@
 #   scripts/deps.sh up     what make up needs: Go, a running Docker Engine
 #   scripts/deps.sh test   what make test needs besides: promtool, iptables,
 #                          ip, unshare, nsenter (Swarm, fault and receipt tests),
-#                          PostgreSQL's server (the audit index's tests)
+#                          PostgreSQL's server (the audit index's tests),
+#                          setpriv, adduser, dpkg-deb, systemd-analyze (the .deb test)
 set -euo pipefail
 
 profile=${1:-up}
@@ -57,6 +58,10 @@ if [[ $profile == test ]]; then
 	# (internal/testkit/pgtest).
 	need_check "compgen -G '/usr/lib/postgresql/*/bin/initdb'" initdb postgresql \
 		"the audit index's tests run a real PostgreSQL server"
+	need setpriv util-linux "the .deb test runs the unit's commands as its user"
+	need adduser adduser "the collector's .deb creates its system user with it"
+	need dpkg-deb dpkg "builds and installs the collector's .deb"
+	need systemd-analyze systemd "the .deb test verifies the installed unit offline"
 fi
 
 if ((${#missing[@]})); then

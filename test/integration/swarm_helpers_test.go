@@ -115,7 +115,14 @@ func swarmBuildImages(t *testing.T, root string) string {
 // returns the listening address; the relay stops when the test ends.
 func swarmRelay(t *testing.T, ip, target string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	return tcpRelay(t, net.JoinHostPort(ip, "0"), target)
+}
+
+// tcpRelay listens on addr and forwards each connection to target. It
+// returns the listening address; the relay stops when the test ends.
+func tcpRelay(t *testing.T, addr, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("relay for %s: %v", target, err)
 	}
