@@ -95,7 +95,7 @@ func (a *app) openIndexWith(ctx context.Context, c *query.Client) (*ledgerIndex,
 	}
 	st, err := index.Open(ctx, where)
 	if err != nil {
-		return nil, fmt.Errorf("open the index %s: %w", where, err)
+		return nil, fmt.Errorf("open the index %s: %w", index.Redact(where), err)
 	}
 	return &ledgerIndex{c: c, st: st, anchor: anchor, where: st.DSN()}, nil
 }
@@ -232,7 +232,9 @@ func (a *app) runIndex(ctx context.Context, follow bool, metricsAddr string) err
 	if err != nil {
 		return err
 	}
-	blocks, records, err := li.st.Count(ctx)
+	// After --follow ends on an interrupt ctx is done: the summary is
+	// read without it.
+	blocks, records, err := li.st.Count(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
