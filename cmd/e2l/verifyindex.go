@@ -101,13 +101,14 @@ func (a *app) verifyIndex(ctx context.Context, f verifyFlags) error {
 	}
 	add(chains.findings...)
 	rep.Hosts = chains.hosts
-	if err := a.printReport(rep, f.output, f.quiet); err != nil {
-		return err
-	}
+	// The mark records the database as verified, findings included: it is
+	// kept whenever the database was found as indexed, whatever it holds.
 	if !ig.tampered {
-		return a.saveMark(li, prog.Next, ig.root)
+		if err := a.saveMark(li, prog.Next, ig.root); err != nil {
+			return err
+		}
 	}
-	return nil
+	return a.printReport(rep, f.output, f.quiet)
 }
 
 func severityOf(s string) audit.Severity {
