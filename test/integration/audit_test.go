@@ -99,8 +99,12 @@ func TestAuditorCLI(t *testing.T) {
 			t.Fatalf("events --host listed %d records, want %d", len(got), len(all))
 		}
 		// The collector's env file works as well as flags.
-		envOut, errOut, code := runCmd(t, exec.CommandContext(t.Context(), bin, "--env-file", id.EnvPath, "events", "--type", "service", "--action", "update",
-			"--since", strconv.FormatInt(at(0).UnixNano(), 10), "-o", "csv"))
+		// (With the test's trust file: the index's commands pin the anchor,
+		// and this machine's own trust file is not the test's to write.)
+		envCmd := cli.command(t.Context())
+		envCmd.Args = []string{bin, "--env-file", id.EnvPath, "--trust-file", cli.trustFile, "events", "--type", "service", "--action", "update",
+			"--since", strconv.FormatInt(at(0).UnixNano(), 10), "-o", "csv"}
+		envOut, errOut, code := runCmd(t, envCmd)
 		if code != 0 || !strings.Contains(envOut, svc) {
 			t.Fatalf("events --type service with --env-file: exit %d\n%s\n%s", code, envOut, errOut)
 		}
