@@ -8,9 +8,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/e2l-project/e2l/internal/audit"
@@ -229,4 +232,30 @@ func FmtDuration(d time.Duration) string {
 	default:
 		return d.String()
 	}
+}
+
+// ParseTime reads a time bound of a report's period: RFC 3339, a date
+// (2006-01-02), unix nanoseconds, "now", or a duration before now ("90m",
+// "24h"). e2l usage's --from and --to and the web view's from and to read
+// alike, so that the same flags give the same CSV.
+func ParseTime(s string, now time.Time) (int64, error) {
+	switch {
+	case s == "":
+		return 0, errors.New("empty time")
+	case s == "now":
+		return now.UnixNano(), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UnixNano(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UnixNano(), nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	if d, err := time.ParseDuration(strings.TrimPrefix(s, "-")); err == nil {
+		return now.Add(-d).UnixNano(), nil
+	}
+	return 0, fmt.Errorf("time %q: want RFC 3339, YYYY-MM-DD, unix ns, now, or a duration ago like 24h", s)
 }
