@@ -54,7 +54,9 @@ type frame struct {
 	Who   Identity
 	Index string // where the index stands
 	Page  any
-	Path  string
+	Here  string // the page's path
+	// API is the page's JSON at /api/…, with the page's query.
+	API string
 }
 
 // render writes a page; the page is rendered into a buffer first, so that
@@ -66,7 +68,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 		head = fmt.Sprintf("index at block %d, %d records; chains checked %s ago", st.Next, st.Records, fmtDur(s.now().Sub(st.At).Round(time.Second)))
 	}
 	var b bytes.Buffer
-	err := t.Execute(&b, frame{Title: title(name, data), Who: s.who.of(r), Index: head, Page: data, Path: r.URL.Path})
+	api := "/api" + r.URL.Path
+	if r.URL.Path == "/" {
+		api = "/api/hosts"
+	}
+	if r.URL.RawQuery != "" {
+		api += "?" + r.URL.RawQuery
+	}
+	err := t.Execute(&b, frame{Title: title(name, data), Who: s.who.of(r), Index: head, Page: data, API: api, Here: r.URL.Path})
 	if err != nil {
 		s.log.Error("web view template failed")
 		http.Error(w, "template: "+err.Error(), http.StatusInternalServerError)
