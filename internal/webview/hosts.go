@@ -2,6 +2,7 @@ package webview
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -44,7 +45,8 @@ func (s *Server) period(r *http.Request) (period, error) {
 // HostRow is one host of the hosts page.
 type HostRow struct {
 	index.HostSummary
-	Entry          []byte `json:"-"`
+	// RegistryEntry is the host registry's entry as written (JSON).
+	RegistryEntry  json.RawMessage `json:"registryEntry,omitempty"`
 	HeartbeatAge   string
 	Stale          bool
 	Problems       []index.ChainProblem
@@ -85,7 +87,8 @@ func (s *Server) hostsPage(r *http.Request) (any, error) {
 }
 
 func (s *Server) hostRow(ctx context.Context, h index.HostSummary, p period) (HostRow, error) {
-	row := HostRow{HostSummary: h}
+	row := HostRow{HostSummary: h, RegistryEntry: json.RawMessage(h.Entry)}
+	row.HostSummary.Entry = nil
 	st := s.status.Load()
 	if st != nil {
 		row.Problems, row.Findings, row.Checked = st.Problems[h.Host], st.Findings[h.Host], true
@@ -179,7 +182,7 @@ func (s *Server) hostPage(r *http.Request) (any, error) {
 	if page.Findings, err = s.st.HostFindings(ctx, name, 200); err != nil {
 		return nil, err
 	}
-	if page.Certs, err = s.st.Certificates(ctx, name); err != nil {
+	if page.Certs, err = s.events.certificates(ctx, s.st, *h); err != nil {
 		return nil, err
 	}
 	return page, nil

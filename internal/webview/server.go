@@ -74,6 +74,7 @@ type Server struct {
 	pages  *pages
 	status atomic.Pointer[Status]
 	who    *identities
+	events *eventCache
 }
 
 // New returns a server of the index opt.Store.
@@ -100,7 +101,8 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opt: opt, st: opt.Store, log: opt.Logger, now: opt.Now, pages: p, who: newIdentities(opt.Store)}, nil
+	return &Server{opt: opt, st: opt.Store, log: opt.Logger, now: opt.Now, pages: p, who: newIdentities(opt.Store),
+		events: newEventCache()}, nil
 }
 
 // Handler returns the view's routes behind the read-only guard and, with

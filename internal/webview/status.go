@@ -24,7 +24,9 @@ type Status struct {
 	Findings map[string]map[string]int // host → severity → count
 }
 
-// CheckStatus checks the chains and counts the findings now.
+// CheckStatus checks the chains and counts the findings now, and reads
+// again the container events of the large hosts whose chain moved (the
+// usage page's cache).
 func (s *Server) CheckStatus(ctx context.Context) (*Status, error) {
 	t0 := time.Now()
 	next, _, err := s.st.Head(ctx)
@@ -54,8 +56,12 @@ func (s *Server) CheckStatus(ctx context.Context) (*Status, error) {
 		}
 		st.Findings[f.Host][f.Severity]++
 	}
-	st.Took = time.Since(t0)
 	s.status.Store(st)
+	// The large hosts' container events, for the usage page.
+	if err := s.events.refresh(ctx, s.st); err != nil {
+		return st, err
+	}
+	st.Took = time.Since(t0)
 	return st, nil
 }
 

@@ -55,7 +55,7 @@ func (s *Server) usage(ctx context.Context, r *http.Request) (UsagePage, error) 
 	if err != nil {
 		return page, err
 	}
-	inputs, err := usagereport.Inputs(ctx, s.st, problems, strings.HasPrefix(page.By, "label="), page.Host)
+	inputs, err := usagereport.Inputs(ctx, cachedSource{s.st, s.events}, problems, strings.HasPrefix(page.By, "label="), page.Host)
 	if err != nil {
 		return page, err
 	}
