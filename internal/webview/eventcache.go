@@ -31,7 +31,21 @@ type cachedCerts struct {
 
 type cachedEvents struct {
 	key    chainKey
-	events []index.Record
+	events []usageEvent
+}
+
+// usageEvent is the part of an index.Record that UsageEvents sets beyond
+// its host and kind (about 80 bytes and the strings', where a Record is
+// five times that).
+type usageEvent struct {
+	seq                          uint64
+	time                         int64
+	action, actor, name, service string
+}
+
+func (e usageEvent) record(host string) index.Record {
+	return index.Record{Host: host, Seq: e.seq, Kind: "event", Time: e.time, Type: "container",
+		Action: e.action, Actor: e.actor, Name: e.name, Service: e.service}
 }
 
 // chainKey is what changes when records join a host's chain.
@@ -47,8 +61,8 @@ const (
 	// cacheMinRecords: hosts with fewer records are read at each request
 	// (it costs less than the cache's upkeep).
 	cacheMinRecords = 20_000
-	// cacheMaxEvents bounds the events held (about 150 bytes each).
-	cacheMaxEvents = 2_000_000
+	// cacheMaxEvents bounds the events held (about 200 bytes each).
+	cacheMaxEvents = 1_000_000
 )
 
 func newEventCache() *eventCache {
@@ -75,7 +89,7 @@ func (c *eventCache) certificates(ctx context.Context, st Store, h index.HostSum
 }
 
 // get returns host's events if they were read at key.
-func (c *eventCache) get(host string, key chainKey) ([]index.Record, bool) {
+func (c *eventCache) get(host string, key chainKey) ([]usageEvent, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.hosts[host]
@@ -86,7 +100,7 @@ func (c *eventCache) get(host string, key chainKey) ([]index.Record, bool) {
 }
 
 // put keeps host's events read at key, within the bound.
-func (c *eventCache) put(host string, key chainKey, events []index.Record) {
+func (c *eventCache) put(host string, key chainKey, events []usageEvent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := len(c.hosts[host].events)
@@ -138,10 +152,10 @@ func hostSummary(ctx context.Context, st Store, host string) (*index.HostSummary
 	return nil, nil
 }
 
-func readEvents(ctx context.Context, st Store, host string) ([]index.Record, error) {
-	var out []index.Record
+func readEvents(ctx context.Context, st Store, host string) ([]usageEvent, error) {
+	var out []usageEvent
 	err := st.UsageEvents(ctx, host, func(r index.Record) error {
-		out = append(out, r)
+		out = append(out, usageEvent{r.Seq, r.Time, r.Action, r.Actor, r.Name, r.Service})
 		return nil
 	})
 	return out, err
@@ -161,8 +175,8 @@ func (s cachedSource) UsageEvents(ctx context.Context, host string, each func(in
 	}
 	if h != nil {
 		if evs, ok := s.cache.get(host, keyOf(*h)); ok {
-			for _, r := range evs {
-				if err := each(r); err != nil {
+			for _, e := range evs {
+				if err := each(e.record(host)); err != nil {
 					return err
 				}
 			}

@@ -27,18 +27,18 @@ func TestCachedEventsServeOnlyWhileTheChainStandsStill(t *testing.T) {
 	if err != nil || h == nil {
 		t.Fatal(h, err)
 	}
-	c.put("vm", keyOf(*h), []index.Record{{Host: "vm", Action: "cached"}})
+	c.put("vm", keyOf(*h), []usageEvent{{action: "cached"}})
 	if got := actions(); len(got) != 1 || got[0] != "cached" {
 		t.Errorf("with vm's chain as it was read: %v, want the cached events", got)
 	}
-	c.put("vm", chainKey{records: 99}, []index.Record{{Host: "vm", Action: "cached"}})
+	c.put("vm", chainKey{records: 99}, []usageEvent{{action: "cached"}})
 	if got := actions(); len(got) != 4 {
 		t.Errorf("with vm's chain moved since: %v, want the index's", got)
 	}
 	t.Run("the bound on the events held is kept", func(t *testing.T) {
 		c := newEventCache()
-		c.put("a", chainKey{}, make([]index.Record, cacheMaxEvents))
-		c.put("b", chainKey{}, make([]index.Record, 1))
+		c.put("a", chainKey{}, make([]usageEvent, cacheMaxEvents))
+		c.put("b", chainKey{}, make([]usageEvent, 1))
 		if _, ok := c.get("b", chainKey{}); ok || c.events != cacheMaxEvents {
 			t.Errorf("held %d events and b's", c.events)
 		}
