@@ -21,14 +21,14 @@ type Identity struct {
 }
 
 // identities derives a client certificate's MSP from the channel's latest
-// configuration block in the index (read once per configuration).
+// configuration block in the index (read again only when the index moved).
 type identities struct {
 	st Store
 	mu sync.Mutex
 	// trust is the latest configuration's organisations, for the index's
 	// configBlock.
-	trust       *audit.Trust
-	configBlock uint64
+	trust *audit.Trust
+	next  uint64 // the index's next block when trust was read
 }
 
 func newIdentities(st Store) *identities { return &identities{st: st} }
@@ -61,24 +61,27 @@ func (ids *identities) msp(ctx context.Context, c *x509.Certificate) string {
 }
 
 func (ids *identities) latest(ctx context.Context) *audit.Trust {
+	next, _, err := ids.st.Head(ctx)
+	if err != nil {
+		return nil
+	}
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	if ids.trust != nil && ids.next == next {
+		return ids.trust
+	}
 	raws, err := ids.st.RawBlocks(ctx)
 	if err != nil {
 		return nil
 	}
 	var last []byte
-	var num uint64
 	for _, b := range raws {
 		if b.Config {
-			last, num = b.Raw, b.Number
+			last = b.Raw
 		}
 	}
 	if last == nil {
 		return nil
-	}
-	ids.mu.Lock()
-	defer ids.mu.Unlock()
-	if ids.trust != nil && ids.configBlock == num {
-		return ids.trust
 	}
 	b, err := audit.ParseBlock(last)
 	if err != nil {
@@ -88,6 +91,6 @@ func (ids *identities) latest(ctx context.Context) *audit.Trust {
 	if err != nil {
 		return nil
 	}
-	ids.trust, ids.configBlock = t, num
+	ids.trust, ids.next = t, next
 	return t
 }
