@@ -53,11 +53,14 @@ type Silence struct {
 // from and the first after to included (so a silence that spans an end of
 // the period is found; callers clip it).
 //
-// A window function over every record of the period costs a pass in the
-// database's virtual machine per record; instead the records are counted
-// in stretches of longer/2 (a silence longer than longer holds at least one
-// empty stretch), and each run of empty stretches is measured exactly with
-// two seeks of the (host, time) index.
+// A window function over every record of the period would cost a pass in
+// the database per record. Instead the database walks the host's records
+// in time order by jumps: from a record, to the last one within longer of
+// it, or, when there is none, to the next one, a silence (a recursive query
+// of two index seeks per step, about (to-from)/longer steps). When the
+// period holds fewer records than steps, the records are counted in
+// stretches of longer/2 instead (a silence longer than longer holds an
+// empty stretch) and each run of empty stretches is measured exactly.
 func (s *Store) Silences(ctx context.Context, host string, from, to, longer int64) ([]Silence, error) {
 	if longer <= 0 {
 		return nil, errors.New("index: silences: the length must be positive")
@@ -66,53 +69,113 @@ func (s *Store) Silences(ctx context.Context, host string, from, to, longer int6
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := from, to
-	if ext.Before != 0 {
-		lo = ext.Before
+	start, end := ext.Before, ext.After
+	if start == 0 {
+		start = ext.First
 	}
-	if ext.After != 0 {
-		hi = ext.After
+	if end == 0 {
+		end = ext.Last
 	}
-	width := max(longer/2, 1)
-	rows, err := s.db.QueryContext(ctx, `SELECT (time - $2) / $4 AS b FROM records
-WHERE host = $1 AND time >= $2 AND time <= $3 GROUP BY b ORDER BY b`, host, lo, hi, width)
+	if start == 0 || end <= start {
+		return nil, nil
+	}
+	var spans [][2]int64
+	if (end-start)/longer < ext.Records {
+		spans, err = s.silencesByWalk(ctx, host, start, end, longer)
+	} else {
+		spans, err = s.silencesByCounts(ctx, host, start, end, longer)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("index: silences of %s: %w", host, err)
+	}
+	var out []Silence
+	for _, sp := range spans {
+		sl := Silence{From: sp[0], To: sp[1]}
+		var fromSeq, toSeq int64
+		// The last record at the silence's start, the first at its end.
+		if err := s.db.QueryRowContext(ctx, `SELECT seq, kind FROM records WHERE host = $1 AND time = $2
+ORDER BY seq DESC LIMIT 1`, host, sl.From).Scan(&fromSeq, &sl.FromKind); err != nil {
+			return nil, fmt.Errorf("index: silences of %s: %w", host, err)
+		}
+		if err := s.db.QueryRowContext(ctx, `SELECT seq, kind FROM records WHERE host = $1 AND time = $2
+ORDER BY seq LIMIT 1`, host, sl.To).Scan(&toSeq, &sl.ToKind); err != nil {
+			return nil, fmt.Errorf("index: silences of %s: %w", host, err)
+		}
+		sl.FromSeq, sl.ToSeq = uint64(fromSeq), uint64(toSeq)
+		out = append(out, sl)
+	}
+	return out, nil
+}
+
+// silencesWalk walks a host's records from the one at $2 until $3 in
+// jumps of at most $4; a row whose silent flag is set is a silence from
+// prev to t.
+const silencesWalk = `WITH RECURSIVE walk(t, prev, silent) AS (
+	SELECT CAST($2 AS BIGINT), CAST($2 AS BIGINT), 0
+	UNION ALL
+	SELECT COALESCE(
+			(SELECT MAX(r.time) FROM records r WHERE r.host = $1 AND r.time > w.t AND r.time <= w.t + $4),
+			(SELECT MIN(r.time) FROM records r WHERE r.host = $1 AND r.time > w.t)),
+		w.t,
+		CASE WHEN EXISTS (SELECT 1 FROM records r WHERE r.host = $1 AND r.time > w.t AND r.time <= w.t + $4) THEN 0 ELSE 1 END
+	FROM walk w WHERE w.t < $3
+)
+SELECT prev, t FROM walk WHERE silent = 1 AND t IS NOT NULL ORDER BY prev`
+
+func (s *Store) silencesByWalk(ctx context.Context, host string, start, end, longer int64) ([][2]int64, error) {
+	rows, err := s.db.QueryContext(ctx, silencesWalk, host, start, end, longer)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][2]int64
+	for rows.Next() {
+		var a, b int64
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]int64{a, b})
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) silencesByCounts(ctx context.Context, host string, start, end, longer int64) ([][2]int64, error) {
+	width := max(longer/2, 1)
+	rows, err := s.db.QueryContext(ctx, `SELECT (time - $2) / $4 AS b FROM records
+WHERE host = $1 AND time >= $2 AND time <= $3 GROUP BY b ORDER BY b`, host, start, end, width)
+	if err != nil {
+		return nil, err
 	}
 	var occupied []int64
 	for rows.Next() {
 		var b int64
 		if err := rows.Scan(&b); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("index: silences of %s: %w", host, err)
+			return nil, err
 		}
 		occupied = append(occupied, b)
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
-		return nil, fmt.Errorf("index: silences of %s: %w", host, err)
+		return nil, err
 	}
-	var out []Silence
+	var out [][2]int64
 	for i := 1; i < len(occupied); i++ {
 		if occupied[i]-occupied[i-1] < 2 {
 			continue
 		}
-		var (
-			sl             Silence
-			fromSeq, toSeq int64
-		)
-		if err := s.db.QueryRowContext(ctx, `SELECT time, seq, kind FROM records WHERE host = $1 AND time < $2
-ORDER BY time DESC, seq DESC LIMIT 1`, host, lo+(occupied[i-1]+1)*width).Scan(&sl.From, &fromSeq, &sl.FromKind); err != nil {
-			return nil, fmt.Errorf("index: silences of %s: %w", host, err)
+		var a, b int64
+		if err := s.db.QueryRowContext(ctx, `SELECT MAX(time) FROM records WHERE host = $1 AND time < $2`,
+			host, start+(occupied[i-1]+1)*width).Scan(&a); err != nil {
+			return nil, err
 		}
-		if err := s.db.QueryRowContext(ctx, `SELECT time, seq, kind FROM records WHERE host = $1 AND time >= $2
-ORDER BY time, seq LIMIT 1`, host, lo+occupied[i]*width).Scan(&sl.To, &toSeq, &sl.ToKind); err != nil {
-			return nil, fmt.Errorf("index: silences of %s: %w", host, err)
+		if err := s.db.QueryRowContext(ctx, `SELECT MIN(time) FROM records WHERE host = $1 AND time >= $2`,
+			host, start+occupied[i]*width).Scan(&b); err != nil {
+			return nil, err
 		}
-		if sl.To-sl.From > longer {
-			sl.FromSeq, sl.ToSeq = uint64(fromSeq), uint64(toSeq)
-			out = append(out, sl)
+		if b-a > longer {
+			out = append(out, [2]int64{a, b})
 		}
 	}
 	return out, nil

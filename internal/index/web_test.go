@@ -65,6 +65,21 @@ func TestSilencesAreTheStretchesWithoutRecords(t *testing.T) {
 		if _, err := s.Silences(t.Context(), hostBeta, 0, 1, 0); err == nil {
 			t.Error("a zero length was accepted")
 		}
+		t.Run("the walk and the counts find the same silences", func(t *testing.T) {
+			for _, over := range []int64{1, 500, 999, 1000, 1500, 2999, 3000, 10000} {
+				walk, err := s.silencesByWalk(t.Context(), hostBeta, 3100, 9100, over)
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts, err := s.silencesByCounts(t.Context(), hostBeta, 3100, 9100, over)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(walk, counts) {
+					t.Errorf("longer than %d: the walk finds %v, the counts %v", over, walk, counts)
+				}
+			}
+		})
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/e2l-project/e2l/internal/index"
+	"github.com/e2l-project/e2l/internal/testkit/pgtest"
 )
 
 // BenchmarkPagesOfAHostWith100kRecords measures the host page and the
@@ -14,8 +15,28 @@ import (
 // a snapshot every 50th) in a SQLite index. Building the index takes a
 // while; the figures are per page, the slowest of three renders.
 func BenchmarkPagesOfAHostWith100kRecords(b *testing.B) {
+	benchmarkPages(b, filepath.Join(b.TempDir(), "index.db"))
+}
+
+// BenchmarkPagesOfAHostWith100kRecordsPostgres is the same on a
+// PostgreSQL index (Debian's server, started for the benchmark, or
+// E2L_TEST_PG_DSN's).
+func BenchmarkPagesOfAHostWith100kRecordsPostgres(b *testing.B) {
+	srv, err := pgtest.StartOrUse("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			b.Error(err)
+		}
+	})
+	benchmarkPages(b, srv.Database(b))
+}
+
+func benchmarkPages(b *testing.B, dsn string) {
 	ctx := context.Background()
-	st, err := index.Open(ctx, filepath.Join(b.TempDir(), "index.db"))
+	st, err := index.Open(ctx, dsn)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/e2l-project/e2l/internal/usagereport"
 )
 
@@ -77,7 +79,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 	}
 	err := t.Execute(&b, frame{Title: title(name, data), Who: s.who.of(r), Index: head, Page: data, API: api, Here: r.URL.Path})
 	if err != nil {
-		s.log.Error("web view template failed")
+		s.log.Error("web view template failed", zap.String("page", name), zap.Error(err))
 		http.Error(w, "template: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
