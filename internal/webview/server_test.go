@@ -210,7 +210,7 @@ func TestTheTimelineShowsTheContainersPause(t *testing.T) {
 func TestTheUsageCSVIsTheReportsCSV(t *testing.T) {
 	st := fixtureStore(t)
 	h := newTestServer(t, st, Options{}).Handler()
-	for _, q := range []string{"", "by=service&", "by=host&", "intervals=1&", "host=vm&"} {
+	for _, q := range []string{"", "by=service&", "by=host&", "intervals=1&", "host=vm&", "by=label=com.example.team&"} {
 		t.Run(q, func(t *testing.T) {
 			rec := get(t, h, "/usage.csv?"+q+fxPeriod)
 			if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/csv; charset=utf-8" {
@@ -222,7 +222,7 @@ func TestTheUsageCSVIsTheReportsCSV(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inputs, err := usagereport.Inputs(t.Context(), st, problems, false, vals.Get("host"))
+			inputs, err := usagereport.Inputs(t.Context(), st, problems, strings.HasPrefix(vals.Get("by"), "label="), vals.Get("host"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,6 +242,13 @@ func TestTheUsageCSVIsTheReportsCSV(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the form's label field groups by that label", func(t *testing.T) {
+		a := get(t, h, "/usage.csv?label=com.example.team&"+fxPeriod).Body.String()
+		b := get(t, h, "/usage.csv?by=label=com.example.team&"+fxPeriod).Body.String()
+		if a != b || !strings.Contains(a, "(none)") {
+			t.Errorf("label=KEY:\n%s\nby=label=KEY:\n%s", a, b)
+		}
+	})
 	t.Run("web-1 ran 3 s and was paused 1 s", func(t *testing.T) {
 		body := get(t, h, "/usage.csv?host=vm&"+fxPeriod).Body.String()
 		if !strings.Contains(body, "web-1 (c10000000000),1,3.000,0.000,1.000,0.000,2") {

@@ -51,6 +51,10 @@ func (s *Server) usage(ctx context.Context, r *http.Request) (UsagePage, error) 
 	}
 	q := r.URL.Query()
 	page := UsagePage{Period: p, By: q.Get("by"), Host: q.Get("host"), Intervals: q.Get("intervals") != ""}
+	if key := strings.TrimSpace(q.Get("label")); key != "" {
+		// The form's label field: group by that label (by=label=KEY).
+		page.By = "label=" + key
+	}
 	problems, err := s.problems(ctx)
 	if err != nil {
 		return page, err
