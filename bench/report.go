@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/config"
 	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 )
 
@@ -156,7 +157,8 @@ func (r *Report) collector(name string, env map[string]string, full, half loadRe
 	res := r.result(name)
 	res.Method = "e2l-collector binary, synthetic:// Docker source (the real watcher, spool, submitter, gateway); latency from the block listener"
 	res.LoadAvg = load
-	res.MaxBatch, res.InFlight = 50, 8
+	def := config.Defaults(func(string) string { return "" })
+	res.MaxBatch, res.InFlight = def.BatchMax, def.MaxInFlight
 	if v, ok := env["E2L_BATCH_MAX"]; ok {
 		fmt.Sscan(v, &res.MaxBatch)
 	}

@@ -31,9 +31,10 @@ func (a *app) eventsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events",
 		Short: "List records: a host's chain, a container's or service's, or by type and time",
-		Long: `List records from the ledger, following the chaincode's pagination.
+		Long: `List records from the audit index (see "e2l index"), caught up with the
+channel first.
 
-  --host H [--from-seq N] [--to-seq M]   the host's chain in seq order (QueryChain)
+  --host H [--from-seq N] [--to-seq M]   the host's chain in seq order
   --actor ID                              a container's or service's records (audit index)
   --type T [--action A] [--since] [--until]  by Docker event type (container, service, ...)
                                           or record kind (gap, heartbeat, start, stop,

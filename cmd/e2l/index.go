@@ -95,7 +95,7 @@ func (a *app) openIndexWith(ctx context.Context, c *query.Client) (*ledgerIndex,
 	}
 	st, err := index.Open(ctx, where)
 	if err != nil {
-		return nil, fmt.Errorf("open the index %s: %w", where, err)
+		return nil, fmt.Errorf("open the index %s: %w", index.Redact(where), err)
 	}
 	return &ledgerIndex{c: c, st: st, anchor: anchor, where: st.DSN()}, nil
 }
@@ -232,11 +232,52 @@ func (a *app) runIndex(ctx context.Context, follow bool, metricsAddr string) err
 	if err != nil {
 		return err
 	}
-	blocks, records, err := li.st.Count(ctx)
+	// After --follow ends on an interrupt ctx is done: the summary is
+	// read without it.
+	blocks, records, err := li.st.Count(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "index %s: %d blocks, %d records (channel %s, next block %d); this run: %d blocks, %d records, %d findings\n",
 		li.where, blocks, records, li.c.Channel(), prog.Next, prog.Blocks, prog.Records, prog.Findings)
 	return nil
+}
+
+// countLine shows the progress of a count of work on one terminal line
+// (what, done of total, rate, ETA), at most every half second; on anything
+// but a terminal it stays quiet.
+type countLine struct {
+	w        io.Writer
+	tty      bool
+	now      func() time.Time
+	what     string
+	start    time.Time
+	last     time.Time
+	shown    bool
+	n, total int
+}
+
+func newCountLine(w io.Writer, now func() time.Time, what string) *countLine {
+	return &countLine{w: w, tty: isTerminal(w), now: now, what: what, start: now()}
+}
+
+func (c *countLine) show(done, total int) {
+	c.n, c.total = done, total
+	if !c.tty || c.now().Sub(c.last) < 500*time.Millisecond {
+		return
+	}
+	c.last, c.shown = c.now(), true
+	el := c.now().Sub(c.start)
+	rate, eta := 0.0, time.Duration(0)
+	if el > 0 && done > 0 {
+		rate = float64(done) / el.Seconds()
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second))
+	}
+	fmt.Fprintf(c.w, "\r%s: %d of %d records (%.0f/s), ETA %s   ", c.what, done, total, rate, eta.Round(time.Second))
+}
+
+func (c *countLine) done() {
+	if c.shown {
+		fmt.Fprintf(c.w, "\r%s: %d records in %s   \n", c.what, c.total, c.now().Sub(c.start).Round(time.Millisecond))
+	}
 }

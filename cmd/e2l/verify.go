@@ -258,7 +258,10 @@ func (a *app) fetchArchive(ctx context.Context, f verifyFlags) (*audit.Archive, 
 	if err != nil {
 		return nil, "", err
 	}
+	p := newCountLine(a.stderr, a.now, "verify: fetching the blocks of the records")
+	sel.Progress = p.show
 	arch, err := c.Archive(ctx, sel, a.now())
+	p.done()
 	return arch, anchor, err
 }
 

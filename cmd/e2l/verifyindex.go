@@ -101,13 +101,14 @@ func (a *app) verifyIndex(ctx context.Context, f verifyFlags) error {
 	}
 	add(chains.findings...)
 	rep.Hosts = chains.hosts
-	if err := a.printReport(rep, f.output, f.quiet); err != nil {
-		return err
-	}
+	// The mark records the database as verified, findings included: it is
+	// kept whenever the database was found as indexed, whatever it holds.
 	if !ig.tampered {
-		return a.saveMark(li, prog.Next, ig.root)
+		if err := a.saveMark(li, prog.Next, ig.root); err != nil {
+			return err
+		}
 	}
-	return nil
+	return a.printReport(rep, f.output, f.quiet)
 }
 
 func severityOf(s string) audit.Severity {
@@ -197,7 +198,20 @@ func (a *app) checkIntegrity(ctx context.Context, li *ledgerIndex, next uint64) 
 	case markErr != nil:
 		add(audit.Warning, "this auditor's mark of the index: %v", markErr)
 	case mark == nil:
-		add(audit.Info, "first verification of this index by this auditor: its rows are checked against the digests stored at indexing; verify again later (the root recorded now, outside the database, then shows a database rewritten with its digests)")
+		// Nothing of this index was verified by this auditor: index the
+		// channel again, apart, and compare every block's digest (rows and
+		// findings) with this index's.
+		add(audit.Info, "first verification of this index by this auditor: the channel is indexed again apart and every block's rows and findings are compared with this index's")
+		differ, err := a.reindexAndCompare(ctx, li, next)
+		if err != nil {
+			return nil, err
+		}
+		for n, how := range differ {
+			compare[n] = true
+			if how != "" {
+				add(audit.Error, "block %d: %s", n, how)
+			}
+		}
 	case mark.Next > next || rootAtMark != mark.Root:
 		add(audit.Error, "the index changed since this auditor verified it up to block %d: its rows no longer chain to the root recorded then (rows rewritten with their digests, or blocks removed); every block up to it is compared with the ledger", mark.Next-1)
 		for n := uint64(0); n < min(next, mark.Next); n++ {
@@ -275,6 +289,75 @@ func (a *app) compareWithLedger(ctx context.Context, li *ledgerIndex, blocks []u
 		}
 	}
 	return out, nil
+}
+
+// reindexAndCompare indexes the channel up to block next-1 into a
+// temporary SQLite index, verifying every block as the indexer does, and
+// returns the blocks whose digest differs from li's recomputed one, with
+// what differs beyond the rows (the findings) when the rows agree.
+func (a *app) reindexAndCompare(ctx context.Context, li *ledgerIndex, next uint64) (map[uint64]string, error) {
+	dir, err := os.MkdirTemp("", "e2l-verify-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	own, err := index.Open(ctx, filepath.Join(dir, "index.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer own.Close()
+	x, err := indexer.New(li.c, own, indexer.Config{Channel: li.c.Channel(), Chaincode: li.c.Chaincode(), Anchor: li.anchor,
+		Progress: newProgressLine(a.stderr, a.now).show, Now: a.now, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := x.Run(ctx); err != nil {
+		return nil, fmt.Errorf("index the channel again: %w", err)
+	}
+	ownFindings, err := own.Findings(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := li.st.Findings(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	count := func(fs []index.Finding) map[uint64]int {
+		m := map[uint64]int{}
+		for _, f := range fs {
+			m[f.Block]++
+		}
+		return m
+	}
+	ownN, theirN := count(ownFindings), count(theirs)
+	mine := map[uint64][]byte{}
+	if err := own.Blocks(ctx, 0, next-1, func(b index.Block) error { mine[b.Number] = b.Digest; return nil }); err != nil {
+		return nil, err
+	}
+	differ := map[uint64]string{}
+	if err := li.st.Blocks(ctx, 0, next-1, func(b index.Block) error {
+		recs, hosts, err := li.st.RowsOfBlock(ctx, b.Number)
+		if err != nil {
+			return err
+		}
+		var fs []index.Finding
+		for _, f := range theirs {
+			if f.Block == b.Number {
+				fs = append(fs, f)
+			}
+		}
+		if d, ok := mine[b.Number]; !ok || !bytes.Equal(d, index.RowsDigest(recs, hosts, fs)) {
+			how := ""
+			if ownN[b.Number] != theirN[b.Number] {
+				how = fmt.Sprintf("this index holds %d verification findings for the block, indexing it again finds %d", theirN[b.Number], ownN[b.Number])
+			}
+			differ[b.Number] = how
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return differ, nil
 }
 
 // rowDiff names the fields of an index row that differ from the ledger's.

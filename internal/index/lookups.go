@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -76,4 +77,13 @@ func (s *Store) RecordedTwice(ctx context.Context) ([][]Record, error) {
 		out = append(out, recs)
 	}
 	return out, nil
+}
+
+// Redact is dsn as it may be shown: a PostgreSQL URL without its password
+// (in the URL or as a parameter); a SQLite path as it is.
+func Redact(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return redactURL(dsn)
+	}
+	return dsn
 }

@@ -46,3 +46,15 @@ func TestRecordedTwice(t *testing.T) {
 		}
 	})
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://e2l:secret@db:5432/e2l":              "postgres://e2l:xxxxx@db:5432/e2l",
+		"postgresql://e2l@db/e2l?password=secret&x=1":    "postgresql://e2l@db/e2l?password=xxxxx&x=1",
+		"/home/auditor/.cache/e2l/index-e2l-0123abcd.db": "/home/auditor/.cache/e2l/index-e2l-0123abcd.db",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -32,7 +32,9 @@ func chainOf(n int) []*common.Block {
 	return out
 }
 
-func anchorOf(blocks []*common.Block) string { return hex.EncodeToString(audit.HeaderHash(blocks[0].Header)) }
+func anchorOf(blocks []*common.Block) string {
+	return hex.EncodeToString(audit.HeaderHash(blocks[0].Header))
+}
 
 // source serves blocks from a slice; its stream ends after breakAfter
 // blocks when set (a broken stream).

@@ -44,6 +44,6 @@
 // chaincode reports its records as duplicates.
 //
 // The chaincode's result (JSON {"records":[{"seq":1,"status":"written"},...]})
-// reports per record whether it was written, a duplicate or a witness; the
+// reports per record whether it was written or a duplicate; the
 // counts go to e2l_collector_ledger_committed_records_total{status}.
 package ledger

@@ -260,8 +260,8 @@ func requireNothingWritten(t *testing.T, reader *client.Contract, hosts, ids []s
 		}
 	}
 	for _, h := range indexHosts(t) {
-		if slices.Contains(hosts, h.Host) && (h.Records > 0 || h.Registered) {
-			t.Errorf("the index knows %s (%+v)", h.Host, h)
+		if slices.Contains(hosts, h.Host) && h.Records > 0 {
+			t.Errorf("the index holds %d records of %s", h.Records, h.Host)
 		}
 	}
 }
