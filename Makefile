@@ -68,8 +68,14 @@ COLLECTOR_LISTEN ?= 127.0.0.1:9464
 COLLECTOR_ENV     = NET_DIR=$(NET_DIR) HOST=$(shell hostname) COLLECTOR_DIR=$(COLLECTOR_DIR) \
 	COLLECTOR_LISTEN=$(COLLECTOR_LISTEN) COLLECTOR_BIN=$(BIN)/e2l-collector E2L_CLI=$(BIN)/e2l
 
+# The auditors' web view (scripts/webview.sh, e2l serve): its index and log in
+# WEB_DIR, served on WEB_LISTEN.
+WEB_DIR    ?= .e2l/web
+WEB_LISTEN ?= 127.0.0.1:9480
+WEB_ENV     = NET_DIR=$(NET_DIR) HOST=$(shell hostname) WEB_DIR=$(WEB_DIR) WEB_LISTEN=$(WEB_LISTEN) E2L_CLI=$(BIN)/e2l
+
 .PHONY: up
-up: deps-up fabric-bin chaincode-bin e2lnet ## start the local network (restarts an existing one), enroll this machine, start its collector, show a container recorded
+up: deps-up fabric-bin chaincode-bin e2lnet ## start the local network (restarts an existing one), enroll this machine, start its collector, show a container recorded, serve the web view (its URL at the end)
 	$(E2LNET) up --dir $(NET_DIR) --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
 	@# Enrolling again would replace the identity a running collector uses. Not
 	@# enrolled means a new network: a spool of an old one's chain is discarded.
@@ -82,6 +88,7 @@ up: deps-up fabric-bin chaincode-bin e2lnet ## start the local network (restarts
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
 	@$(COLLECTOR_ENV) scripts/collector.sh start
 	@$(COLLECTOR_ENV) scripts/demo.sh
+	@$(WEB_ENV) scripts/webview.sh start
 
 .PHONY: demo
 demo: ## run the paper's scenarios again on the running system (scenario 1 needs a Swarm manager) and show them through the e2l CLI
@@ -89,6 +96,7 @@ demo: ## run the paper's scenarios again on the running system (scenario 1 needs
 
 .PHONY: up-fresh
 up-fresh: deps-up fabric-bin chaincode-bin e2lnet ## like up, but discard the existing network (and the collector's spool) and create a new one
+	@$(WEB_ENV) scripts/webview.sh stop
 	@$(COLLECTOR_ENV) scripts/collector.sh stop
 	rm -rf $(COLLECTOR_DIR)/spool
 	$(E2LNET) up --dir $(NET_DIR) --fresh --chaincode-bin $(BIN)/e2l-chaincode --port-base $(PORT_BASE) --batch-timeout $(BATCH_TIMEOUT)
@@ -96,16 +104,19 @@ up-fresh: deps-up fabric-bin chaincode-bin e2lnet ## like up, but discard the ex
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/e2l-collector ./cmd/e2l
 	@$(COLLECTOR_ENV) scripts/collector.sh start
 	@$(COLLECTOR_ENV) scripts/demo.sh
+	@$(WEB_ENV) scripts/webview.sh start
 
 .PHONY: down
-down: ## stop this machine's collector (it drains its spool first), then the local network (state kept; see down-purge)
+down: ## stop the web view and this machine's collector (it drains its spool first), then the local network (state kept; see down-purge)
+	@$(WEB_ENV) scripts/webview.sh stop
 	@$(COLLECTOR_ENV) scripts/collector.sh stop
 	@if [ -x $(BIN)/e2lnet ]; then $(E2LNET) down --dir $(NET_DIR); else $(GO) run ./network/cmd/e2lnet down --dir $(NET_DIR); fi
 
 .PHONY: down-purge
-down-purge: e2lnet ## stop this machine's collector and the local network, and delete their state (network, spool)
+down-purge: e2lnet ## stop the web view, this machine's collector and the local network, and delete their state (network, spool, the view's index)
+	@$(WEB_ENV) scripts/webview.sh stop
 	@$(COLLECTOR_ENV) scripts/collector.sh stop
-	rm -rf $(COLLECTOR_DIR)/spool
+	rm -rf $(COLLECTOR_DIR)/spool $(WEB_DIR)/cache
 	$(E2LNET) down --dir $(NET_DIR) --purge
 
 .PHONY: status

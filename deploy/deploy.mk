@@ -3,6 +3,7 @@
 # clear of the Makefile's own.
 #
 #   make image                       both images, tagged with the version (scripts/version.sh) and latest
+#   make image-e2l                   the auditors' image (CLI, web view)
 #   make deploy-check                promtool checks of deploy/prometheus
 #   make stack-deploy                deploy deploy/swarm/stack.yml (needs a swarm manager)
 #   make provision-node HOST=name    copy .e2l/network/hosts/<name> to $(IDENTITY_DIR) on this node
@@ -15,6 +16,7 @@ IMAGE_TAG := $(VERSION)
 endif
 COLLECTOR_IMAGE ?= e2l-collector
 CHAINCODE_IMAGE ?= e2l-chaincode
+E2L_IMAGE       ?= e2l
 IMAGE_CTX       ?= $(BIN)/image
 # Static binaries: the images are FROM scratch (no libc, no shell).
 STATIC_BUILD    := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath
@@ -39,6 +41,13 @@ image-chaincode: ## build the chaincode-as-a-service image e2l-chaincode:<versio
 	$(STATIC_BUILD) -ldflags '-s -w $(LDFLAGS)' -o $(IMAGE_CTX)/chaincode/e2l-chaincode ./cmd/e2l-chaincode
 	docker build --pull=false -f deploy/docker/chaincode.Dockerfile --build-arg VERSION=$(VERSION) \
 		-t $(CHAINCODE_IMAGE):$(IMAGE_TAG) -t $(CHAINCODE_IMAGE):latest $(IMAGE_CTX)/chaincode
+
+.PHONY: image-e2l
+image-e2l: ## build the auditors' image e2l:<version> and :latest (the CLI; its default command serves the web view)
+	rm -rf $(IMAGE_CTX)/e2l && mkdir -p $(IMAGE_CTX)/e2l/data
+	$(STATIC_BUILD) -ldflags '-s -w $(LDFLAGS)' -o $(IMAGE_CTX)/e2l/e2l ./cmd/e2l
+	docker build --pull=false -f deploy/docker/e2l.Dockerfile --build-arg VERSION=$(VERSION) \
+		-t $(E2L_IMAGE):$(IMAGE_TAG) -t $(E2L_IMAGE):latest $(IMAGE_CTX)/e2l
 
 .PHONY: deploy-check
 deploy-check: deps-test ## check the Prometheus configuration and alert rules with promtool (Debian package prometheus)

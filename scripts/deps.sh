@@ -8,7 +8,8 @@
 #   scripts/deps.sh test   what make test needs besides: promtool, iptables,
 #                          ip, unshare, nsenter (Swarm, fault and receipt tests),
 #                          PostgreSQL's server (the audit index's tests),
-#                          setpriv, adduser, dpkg-deb, systemd-analyze (the .deb test)
+#                          setpriv, adduser, dpkg-deb, systemd-analyze (the .deb test),
+#                          chromium (the web view's browser tests)
 set -euo pipefail
 
 profile=${1:-up}
@@ -62,6 +63,7 @@ if [[ $profile == test ]]; then
 	need adduser adduser "the collector's .deb creates its system user with it"
 	need dpkg-deb dpkg "builds and installs the collector's .deb"
 	need systemd-analyze systemd "the .deb test verifies the installed unit offline"
+	need chromium chromium "the web view's browser tests (headless, driven by chromedp)"
 fi
 
 if ((${#missing[@]})); then

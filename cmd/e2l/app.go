@@ -54,7 +54,7 @@ the channel will do (an org admin, a user, a host).`,
 	a.registerIndexFlag(root)
 	root.AddCommand(a.eventsCommand(), a.timelineCommand(), a.usageCommand(), a.hostsCommand(),
 		a.verifyCommand(), a.exportCommand(), a.receiptCommand(), a.verifyReceiptCommand(),
-		a.trustCommand(), a.hostCommand(), a.indexCommand())
+		a.trustCommand(), a.hostCommand(), a.indexCommand(), a.serveCommand())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return root
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/e2l-project/e2l/internal/query"
+	"github.com/e2l-project/e2l/internal/usagereport"
 )
 
 // connFlags are the connection settings: flags, then E2L_* variables, then
@@ -136,25 +137,6 @@ func (e usageError) Unwrap() error { return e.error }
 var errFailed = errors.New("verification failed")
 
 // parseTime reads a time bound: RFC 3339, a date (2006-01-02), unix
-// nanoseconds, "now", or a duration before now ("90m", "24h").
-func parseTime(s string, now time.Time) (int64, error) {
-	switch {
-	case s == "":
-		return 0, errors.New("empty time")
-	case s == "now":
-		return now.UnixNano(), nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UnixNano(), nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t.UnixNano(), nil
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n, nil
-	}
-	if d, err := time.ParseDuration(strings.TrimPrefix(s, "-")); err == nil {
-		return now.Add(-d).UnixNano(), nil
-	}
-	return 0, fmt.Errorf("time %q: want RFC 3339, YYYY-MM-DD, unix ns, now, or a duration ago like 24h", s)
-}
+// nanoseconds, "now", or a duration before now ("90m", "24h") — as the web
+// view reads its periods (usagereport.ParseTime).
+func parseTime(s string, now time.Time) (int64, error) { return usagereport.ParseTime(s, now) }

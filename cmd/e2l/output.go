@@ -11,6 +11,7 @@ import (
 
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/usagereport"
 )
 
 // Output formats.
@@ -181,25 +182,9 @@ func describe(r *record.Record) string {
 	return strings.Join(parts, " ")
 }
 
-func cut(id string, full bool) string {
-	if full || len(id) <= 12 {
-		return id
-	}
-	return id[:12]
-}
+func cut(id string, full bool) string { return usagereport.Cut(id, full) }
 
-func fmtTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000Z")
-}
+func fmtTime(ns int64) string { return usagereport.FmtTime(ns) }
 
 // fmtDuration rounds a duration for people.
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d >= time.Hour:
-		return d.Round(time.Second).String()
-	case d >= time.Second:
-		return d.Round(time.Millisecond).String()
-	default:
-		return d.String()
-	}
-}
+func fmtDuration(d time.Duration) string { return usagereport.FmtDuration(d) }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/proof"
 )
 
 func (a *app) receiptCommand() *cobra.Command {
@@ -60,19 +61,10 @@ func (a *app) receipt(ctx context.Context, id, host, path string) error {
 	if err != nil {
 		return err
 	}
-	block, err := c.BlockByTxID(ctx, st.TxID)
-	if err != nil {
-		return fmt.Errorf("block of transaction %s: %w", st.TxID, err)
-	}
-	cfgs, err := c.ConfigBlocks(ctx)
-	if err != nil {
-		return fmt.Errorf("configuration blocks: %w", err)
-	}
-	r, _, err := audit.NewReceipt(c.Channel(), c.Chaincode(), st, block, cfgs...)
+	r, rep, err := proof.Receipt(ctx, c, c.Channel(), c.Chaincode(), anchor, st)
 	if err != nil {
 		return err
 	}
-	rep := audit.VerifyReceipt(r, audit.ReceiptOptions{Anchor: anchor})
 	if err := writeFile(path, func(w io.Writer) error { return audit.WriteReceipt(w, r) }); err != nil {
 		return err
 	}

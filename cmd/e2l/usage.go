@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/usagereport"
 )
 
 type usageFlags struct {
@@ -67,7 +68,11 @@ func (a *app) usage(ctx context.Context, f usageFlags) error {
 		return err
 	}
 	defer li.Close()
-	inputs, err := indexRecords{li.st}.usageInputs(ctx, strings.HasPrefix(f.by, "label="))
+	problems, err := li.st.ChainProblems(ctx, "")
+	if err != nil {
+		return err
+	}
+	inputs, err := usagereport.Inputs(ctx, li.st, problems, strings.HasPrefix(f.by, "label="), "")
 	if err != nil {
 		return err
 	}
@@ -75,25 +80,21 @@ func (a *app) usage(ctx context.Context, f usageFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if f.output == formatCSV {
+		// The web view's CSV download writes the same bytes.
+		return usagereport.WriteCSV(a.stdout, rows, ivs, f.intervals)
+	}
 	full := f.output != formatTable
 	if f.intervals {
-		t := newTable(a.stdout, f.output, "GROUP", "HOST", "CONTAINER", "NAME", "STATE", "FROM", "TO", "DURATION", "UNCERTAIN")
+		t := newTable(a.stdout, f.output, usagereport.IntervalsHeader...)
 		for _, iv := range ivs {
-			unc := ""
-			if iv.Uncertain {
-				unc = "yes: " + iv.Reason
-			}
-			t.row(iv, iv.Group, iv.Host, cut(iv.Container, full), iv.Name, iv.State, fmtTime(iv.From), fmtTime(iv.To), fmtDuration(iv.Duration()), unc)
+			t.row(iv, usagereport.IntervalCells(iv, full)...)
 		}
 		return t.flush()
 	}
-	t := newTable(a.stdout, f.output, "GROUP", "CONTAINERS", "RUNNING", "UNCERTAIN", "PAUSED", "PAUSED UNCERTAIN", "INTERVALS")
+	t := newTable(a.stdout, f.output, usagereport.TotalsHeader...)
 	for _, r := range rows {
-		d := fmtDuration
-		if full {
-			d = func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
-		}
-		t.row(r, r.Group, fmt.Sprint(r.Containers), d(r.Running), d(r.Uncertain), d(r.Paused), d(r.PausedUncertain), fmt.Sprint(r.Intervals))
+		t.row(r, usagereport.TotalsCells(r, full)...)
 	}
 	if f.output == formatTable {
 		fmt.Fprintf(a.stdout, "window %s … %s (%s)\n", fmtTime(from), fmtTime(to), fmtDuration(time.Duration(to-from)))
