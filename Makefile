@@ -168,6 +168,7 @@ lint: ## gofmt and go vet (also with the integration tag)
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/integration/...
 include deploy/deploy.mk
+include deploy/consortium/consortium.mk
 
 # --- benchmarks (bench/, cmd/e2l-bench) ---------------------------------------
 # make bench [BENCH_FLAGS='--duration 20s --only gateway-ceiling']: its own

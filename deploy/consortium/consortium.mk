@@ -1,0 +1,47 @@
+# deploy/consortium/consortium.mk — the Fabric images and the single-cluster
+# consortium demo. Included by the Makefile after deploy/deploy.mk (whose
+# IMAGE_TAG, IMAGE_CTX, STATIC_BUILD, COLLECTOR_IMAGE and CHAINCODE_IMAGE it
+# uses).
+#
+#   make fabric-image-bin      static peer, orderer, fabric-ca-server in .bin/fabric-static
+#   make image-fabric          the images e2l-fabric-peer, -orderer, -ca (FROM scratch)
+#   make consortium-up         the three organisations' stacks and the collector on this Engine
+#   make consortium-down       remove all of it
+
+FABRIC_STATIC        := $(BIN)/fabric-static
+FABRIC_PEER_IMAGE    ?= e2l-fabric-peer
+FABRIC_ORDERER_IMAGE ?= e2l-fabric-orderer
+FABRIC_CA_IMAGE      ?= e2l-fabric-ca
+CONSORTIUM_DIR       ?= .e2l/consortium
+
+.PHONY: fabric-image-bin
+fabric-image-bin: ## build the static Fabric binaries of the Fabric images into .bin/fabric-static (only when tools/fabric changed)
+	@GO=$(GO) scripts/progress.sh fabric-image-bin tools/fabric/build-static.sh $(FABRIC_STATIC)
+
+# image-fabric-<node>: the context holds the Fabric binary, e2l-probe, the
+# ccaas builder (peer only) and empty data/ and tmp/ directories.
+.PHONY: image-fabric image-fabric-peer image-fabric-orderer image-fabric-ca
+image-fabric: image-fabric-peer image-fabric-orderer image-fabric-ca ## build the Fabric images e2l-fabric-peer, -orderer, -ca:<git describe> and :latest (no registry)
+
+image-fabric-peer: fabric-image-bin
+	@$(call fabric_context,peer,peer)
+	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/fabric-peer/e2l-ccaas-builder ./cmd/e2l-ccaas-builder
+	docker build --pull=false -q -f deploy/docker/fabric-peer.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
+		-t $(FABRIC_PEER_IMAGE):$(IMAGE_TAG) -t $(FABRIC_PEER_IMAGE):latest $(IMAGE_CTX)/fabric-peer
+
+image-fabric-orderer: fabric-image-bin
+	@$(call fabric_context,orderer,orderer)
+	docker build --pull=false -q -f deploy/docker/fabric-orderer.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
+		-t $(FABRIC_ORDERER_IMAGE):$(IMAGE_TAG) -t $(FABRIC_ORDERER_IMAGE):latest $(IMAGE_CTX)/fabric-orderer
+
+image-fabric-ca: fabric-image-bin
+	@$(call fabric_context,ca,fabric-ca-server)
+	docker build --pull=false -q -f deploy/docker/fabric-ca.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
+		-t $(FABRIC_CA_IMAGE):$(IMAGE_TAG) -t $(FABRIC_CA_IMAGE):latest $(IMAGE_CTX)/fabric-ca
+
+# fabric_context NODE BINARY: a fresh build context for image-fabric-NODE.
+define fabric_context
+	rm -rf $(IMAGE_CTX)/fabric-$(1) && mkdir -p $(IMAGE_CTX)/fabric-$(1)/data $(IMAGE_CTX)/fabric-$(1)/tmp && \
+	cp $(FABRIC_STATIC)/$(2) $(IMAGE_CTX)/fabric-$(1)/ && \
+	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/fabric-$(1)/e2l-probe ./cmd/e2l-probe
+endef
