@@ -152,8 +152,11 @@ package-cc)
 deploy)
 	[[ $# -eq 1 ]] || usage
 	network=${E2L_CONSORTIUM_NETWORK:-e2l-consortium}
-	docker network inspect "$network" >/dev/null 2>&1 ||
-		docker network create --driver overlay "$network" >/dev/null
+	# One network for the organisations of a cluster: whoever deploys first
+	# creates it (another organisation may be creating it at this moment).
+	if ! docker network inspect "$network" >/dev/null 2>&1; then
+		out=$(docker network create --driver overlay "$network" 2>&1) || grep -q 'already exists' <<<"$out" || die "$out"
+	fi
 	(
 		set -a
 		. "$dir/org.env"
