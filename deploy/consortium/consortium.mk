@@ -18,30 +18,36 @@ CONSORTIUM_DIR       ?= .e2l/consortium
 fabric-image-bin: ## build the static Fabric binaries of the Fabric images into .bin/fabric-static (only when tools/fabric changed)
 	@GO=$(GO) scripts/progress.sh fabric-image-bin tools/fabric/build-static.sh $(FABRIC_STATIC)
 
-# image-fabric-<node>: the context holds the Fabric binary, e2l-probe, the
-# ccaas builder (peer only) and empty data/ and tmp/ directories.
+# image-fabric-<node>: the context holds rootfs/ (the Fabric binary and
+# e2l-probe in /usr/local/bin, the peer's ccaas builder) and owned/ (the
+# directories the runtime uid owns).
 .PHONY: image-fabric image-fabric-peer image-fabric-orderer image-fabric-ca
 image-fabric: image-fabric-peer image-fabric-orderer image-fabric-ca ## build the Fabric images e2l-fabric-peer, -orderer, -ca:<git describe> and :latest (no registry)
 
 image-fabric-peer: fabric-image-bin
-	@$(call fabric_context,peer,peer)
-	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/fabric-peer/e2l-ccaas-builder ./cmd/e2l-ccaas-builder
+	@$(call fabric_context,peer,peer,/var/hyperledger/production)
+	mkdir -p $(IMAGE_CTX)/fabric-peer/rootfs/opt/e2l/ccaas/bin
+	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/fabric-peer/rootfs/opt/e2l/ccaas/bin/detect ./cmd/e2l-ccaas-builder
+	cp $(IMAGE_CTX)/fabric-peer/rootfs/opt/e2l/ccaas/bin/detect $(IMAGE_CTX)/fabric-peer/rootfs/opt/e2l/ccaas/bin/build
+	cp $(IMAGE_CTX)/fabric-peer/rootfs/opt/e2l/ccaas/bin/detect $(IMAGE_CTX)/fabric-peer/rootfs/opt/e2l/ccaas/bin/release
 	docker build --pull=false -q -f deploy/docker/fabric-peer.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
 		-t $(FABRIC_PEER_IMAGE):$(IMAGE_TAG) -t $(FABRIC_PEER_IMAGE):latest $(IMAGE_CTX)/fabric-peer
 
 image-fabric-orderer: fabric-image-bin
-	@$(call fabric_context,orderer,orderer)
+	@$(call fabric_context,orderer,orderer,/var/hyperledger/production/orderer)
 	docker build --pull=false -q -f deploy/docker/fabric-orderer.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
 		-t $(FABRIC_ORDERER_IMAGE):$(IMAGE_TAG) -t $(FABRIC_ORDERER_IMAGE):latest $(IMAGE_CTX)/fabric-orderer
 
 image-fabric-ca: fabric-image-bin
-	@$(call fabric_context,ca,fabric-ca-server)
+	@$(call fabric_context,ca,fabric-ca-server,/var/hyperledger/fabric-ca-server)
 	docker build --pull=false -q -f deploy/docker/fabric-ca.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
 		-t $(FABRIC_CA_IMAGE):$(IMAGE_TAG) -t $(FABRIC_CA_IMAGE):latest $(IMAGE_CTX)/fabric-ca
 
-# fabric_context NODE BINARY: a fresh build context for image-fabric-NODE.
+# fabric_context NODE BINARY DATA_DIR: a fresh build context for image-fabric-NODE.
 define fabric_context
-	rm -rf $(IMAGE_CTX)/fabric-$(1) && mkdir -p $(IMAGE_CTX)/fabric-$(1)/data $(IMAGE_CTX)/fabric-$(1)/tmp && \
-	cp $(FABRIC_STATIC)/$(2) $(IMAGE_CTX)/fabric-$(1)/ && \
-	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/fabric-$(1)/e2l-probe ./cmd/e2l-probe
+	rm -rf $(IMAGE_CTX)/fabric-$(1) && mkdir -p $(IMAGE_CTX)/fabric-$(1)/rootfs/usr/local/bin \
+		$(IMAGE_CTX)/fabric-$(1)/owned$(3) $(IMAGE_CTX)/fabric-$(1)/owned/tmp && \
+	cp $(FABRIC_STATIC)/$(2) $(IMAGE_CTX)/fabric-$(1)/rootfs/usr/local/bin/ && \
+	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/fabric-$(1)/rootfs/usr/local/bin/e2l-probe ./cmd/e2l-probe
 endef
+

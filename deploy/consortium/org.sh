@@ -80,6 +80,23 @@ retry() {
 	die "$what: not done after ${timeout}s: $out"
 }
 
+# transient COMMAND...: runs COMMAND, again every second (for at most
+# $timeout seconds) while it fails because ordering is not available yet
+# (a Raft cluster electing its leader, an orderer restarting); fails at once
+# on any other error.
+transient() {
+	local out
+	for ((i = 0; i < timeout; i++)); do
+		if out=$("$@" 2>&1); then
+			[[ -z $out ]] || echo "$out"
+			return 0
+		fi
+		grep -Eq 'SERVICE_UNAVAILABLE|no Raft leader|connection refused' <<<"$out" || break
+		sleep 1
+	done
+	die "$*: $out"
+}
+
 # The peer CLI as the organisation's admin, against its own peer.
 peer_cli() {
 	FABRIC_CFG_PATH=$dir/nodes/peer FABRIC_LOGGING_SPEC=warning \
@@ -154,9 +171,9 @@ deploy)
 	network=${E2L_CONSORTIUM_NETWORK:-e2l-consortium}
 	# One network for the organisations of a cluster: whoever deploys first
 	# creates it (another organisation may be creating it at this moment).
-	if ! docker network inspect "$network" >/dev/null 2>&1; then
-		out=$(docker network create --driver overlay "$network" 2>&1) || grep -q 'already exists' <<<"$out" || die "$out"
-	fi
+	docker network inspect "$network" >/dev/null 2>&1 ||
+		docker network create --driver overlay "$network" >/dev/null 2>&1 ||
+		docker network inspect "$network" >/dev/null || die "cannot create the network $network"
 	(
 		set -a
 		. "$dir/org.env"
@@ -184,7 +201,7 @@ install-cc)
 approve-cc)
 	[[ $# -eq 2 ]] || usage
 	# shellcheck disable=SC2046
-	peer_cli lifecycle chaincode approveformyorg $(definition "$1") --package-id "$2" \
+	transient peer_cli lifecycle chaincode approveformyorg $(definition "$1") --package-id "$2" \
 		-o "$orderer_address" --tls --cafile "$orderers_ca" --waitForEventTimeout 60s
 	;;
 commit-cc)
@@ -196,7 +213,7 @@ commit-cc)
 	# shellcheck disable=SC2046
 	peer_cli lifecycle chaincode checkcommitreadiness $(definition "$seq")
 	# shellcheck disable=SC2046
-	peer_cli lifecycle chaincode commit $(definition "$seq") "${peers[@]}" \
+	transient peer_cli lifecycle chaincode commit $(definition "$seq") "${peers[@]}" \
 		-o "$orderer_address" --tls --cafile "$orderers_ca" --waitForEventTimeout 60s
 	;;
 stop-cc)

@@ -168,7 +168,7 @@ func consortiumLoseNodes(t *testing.T, mgr *swarmNode, nodes []*swarmNode, servi
 	}
 	for n, svc := range services {
 		eventually(t, 3*time.Minute, 500*time.Millisecond, func() error {
-			got, err := serviceContainers(t.Context(), mgr, nodes, svc, 1)
+			got, err := serviceContainers(t.Context(), mgr, nodes, svc, 1, true)
 			if err != nil {
 				return err
 			}

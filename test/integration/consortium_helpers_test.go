@@ -32,42 +32,66 @@ func (i consortiumImages) all() []string {
 	return []string{i.peer, i.orderer, i.ca, i.chaincode, i.collector}
 }
 
-// buildConsortiumImages builds the five images (make image image-fabric:
-// static binaries, FROM scratch) under test names into the machine's
-// Engine and saves them to one archive for the nodes. It returns the
-// archive; the images are removed from the machine's Engine when the test
-// ends. It does not fail the test itself: it runs beside the nodes' start.
-func buildConsortiumImages(t *testing.T, root string) (consortiumImages, string, error) {
+// imageBuild is the build of the five images (make image-collector
+// image-chaincode image-fabric: static binaries, FROM scratch) under test
+// names into the machine's Engine, saved to one archive for the nodes. It
+// runs beside the nodes' start; the images are removed from the machine's
+// Engine when the test ends, after the build.
+type imageBuild struct {
+	images  consortiumImages
+	archive string
+	took    time.Duration
+	err     error
+	done    chan struct{}
+}
+
+func startImageBuild(t *testing.T, root string) *imageBuild {
 	tag := fmt.Sprintf("itc-%d", os.Getpid())
-	img := consortiumImages{
+	b := &imageBuild{done: make(chan struct{}), images: consortiumImages{
 		peer: "e2l-fabric-peer-itc:" + tag, orderer: "e2l-fabric-orderer-itc:" + tag, ca: "e2l-fabric-ca-itc:" + tag,
 		chaincode: "e2l-chaincode-itc:" + tag, collector: "e2l-collector-itc:" + tag,
-	}
+	}}
 	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(func() {
+		cancel()
+		<-b.done
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var refs []string
-		for _, ref := range img.all() {
+		for _, ref := range b.images.all() {
 			refs = append(refs, ref, strings.Split(ref, ":")[0]+":latest")
 		}
 		_, _ = docker(ctx, "", append([]string{"image", "rm"}, refs...)...)
 	})
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "image-collector", "image-chaincode", "image-fabric",
-		"IMAGE_TAG="+tag, "IMAGE_CTX="+filepath.Join(dir, "ctx"),
-		"COLLECTOR_IMAGE=e2l-collector-itc", "CHAINCODE_IMAGE=e2l-chaincode-itc",
-		"FABRIC_PEER_IMAGE=e2l-fabric-peer-itc", "FABRIC_ORDERER_IMAGE=e2l-fabric-orderer-itc", "FABRIC_CA_IMAGE=e2l-fabric-ca-itc")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return img, "", fmt.Errorf("make images: %w\n%s", err, out)
+	go func() {
+		defer close(b.done)
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-j5", "image-collector", "image-chaincode", "image-fabric",
+			"IMAGE_TAG="+tag, "IMAGE_CTX="+filepath.Join(dir, "ctx"),
+			"COLLECTOR_IMAGE=e2l-collector-itc", "CHAINCODE_IMAGE=e2l-chaincode-itc",
+			"FABRIC_PEER_IMAGE=e2l-fabric-peer-itc", "FABRIC_ORDERER_IMAGE=e2l-fabric-orderer-itc", "FABRIC_CA_IMAGE=e2l-fabric-ca-itc")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("make images: %w\n%s", err, out)
+			return
+		}
+		b.archive = filepath.Join(dir, "images.tar")
+		if out, err := dockerCmd(ctx, "", append([]string{"save", "-o", b.archive}, b.images.all()...)...).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("docker save: %w: %s", err, out)
+		}
+		b.took = time.Since(start)
+	}()
+	return b
+}
+
+// wait waits for the build and fails the test if it failed.
+func (b *imageBuild) wait(t *testing.T) {
+	t.Helper()
+	<-b.done
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	archive := filepath.Join(dir, "images.tar")
-	if out, err := dockerCmd(ctx, "", append([]string{"save", "-o", archive}, img.all()...)...).CombinedOutput(); err != nil {
-		return img, "", fmt.Errorf("docker save: %w: %s", err, out)
-	}
-	return img, archive, nil
 }
 
 // loadImages loads the archive into every node's daemon, concurrently.
@@ -169,22 +193,24 @@ func relayOrgPorts(t *testing.T, o *consortiumOrg, manager *swarmNode) {
 	}
 }
 
-// removeStacks removes the stacks in order and waits until their
-// containers are gone from every node (a collector drains its spool while
-// the peers still run).
-func removeStacks(t *testing.T, manager *swarmNode, nodes []*swarmNode, stacks ...string) {
-	for _, st := range stacks {
+// removeStacks removes each group of stacks in turn, the stacks of a group
+// at once, and waits until their containers are gone from every node (the
+// collectors first: they drain their spools while the peers still run).
+func removeStacks(t *testing.T, manager *swarmNode, nodes []*swarmNode, groups ...[]string) {
+	for _, stacks := range groups {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		if _, err := docker(ctx, manager.d.host, "stack", "rm", st); err != nil {
-			t.Logf("docker stack rm %s: %v", st, err)
+		if _, err := docker(ctx, manager.d.host, append([]string{"stack", "rm"}, stacks...)...); err != nil {
+			t.Logf("docker stack rm %v: %v", stacks, err)
 		}
 		for _, n := range nodes {
-			for ctx.Err() == nil {
-				ids, err := docker(ctx, n.d.host, "ps", "-q", "--filter", "label=com.docker.stack.namespace="+st)
-				if err != nil || ids == "" {
-					break
+			for _, st := range stacks {
+				for ctx.Err() == nil {
+					ids, err := docker(ctx, n.d.host, "ps", "-q", "--filter", "label=com.docker.stack.namespace="+st)
+					if err != nil || ids == "" {
+						break
+					}
+					time.Sleep(500 * time.Millisecond)
 				}
-				time.Sleep(500 * time.Millisecond)
 			}
 		}
 		cancel()
@@ -192,22 +218,23 @@ func removeStacks(t *testing.T, manager *swarmNode, nodes []*swarmNode, stacks .
 }
 
 // awaitServiceRunning waits until a service's tasks meant to run are all
-// running and their containers healthy (or without a health check) on
-// their nodes, and returns the containers by node.
-func awaitServiceRunning(t *testing.T, manager *swarmNode, nodes []*swarmNode, service string, want int, timeout time.Duration) map[*swarmNode]string {
+// running, their containers healthy (or without a health check) on their
+// nodes if healthy, and returns the containers by node.
+func awaitServiceRunning(t *testing.T, manager *swarmNode, nodes []*swarmNode, service string, want int, healthy bool, timeout time.Duration) map[*swarmNode]string {
 	t.Helper()
 	var got map[*swarmNode]string
 	eventually(t, timeout, 500*time.Millisecond, func() (err error) {
-		got, err = serviceContainers(t.Context(), manager, nodes, service, want)
+		got, err = serviceContainers(t.Context(), manager, nodes, service, want, healthy)
 		return err
 	})
 	return got
 }
 
 // serviceContainers returns the containers of a service's tasks by node if
-// want tasks are meant to run, all running with a healthy container (or one
-// without a health check), else an error saying what is not.
-func serviceContainers(ctx context.Context, manager *swarmNode, nodes []*swarmNode, service string, want int) (map[*swarmNode]string, error) {
+// want tasks are meant to run, all running with a running container,
+// healthy (or without a health check) if healthy; else an error saying
+// what is not.
+func serviceContainers(ctx context.Context, manager *swarmNode, nodes []*swarmNode, service string, want int, healthy bool) (map[*swarmNode]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	byID := map[string]*swarmNode{}
@@ -238,7 +265,7 @@ func serviceContainers(ctx context.Context, manager *swarmNode, nodes []*swarmNo
 		if err != nil {
 			return nil, err
 		}
-		if state != "running healthy" && state != "running" {
+		if !strings.HasPrefix(state, "running") || healthy && state != "running healthy" && state != "running" {
 			return nil, fmt.Errorf("%s: container %.12s on %s is %s", service, f[2], n.name, state)
 		}
 		got[n] = f[2]
