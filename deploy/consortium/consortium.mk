@@ -51,3 +51,15 @@ define fabric_context
 	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/fabric-$(1)/rootfs/usr/local/bin/e2l-probe ./cmd/e2l-probe
 endef
 
+# The single-cluster consortium on this machine's Engine (deploy/consortium/demo.sh).
+.PHONY: consortium-up
+consortium-up: deps-up fabric-bin image image-fabric ## the consortium on this Engine (a one-node Swarm: docker swarm init if in none): 3 organisations' CA, orderer, peer, chaincode as stacks, the collector; prints how to look at it
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./network/cmd/e2lnet ./cmd/e2l
+	@FABRIC_BIN=$(FABRIC_BIN) E2LNET=$(BIN)/e2lnet E2L_CLI=$(BIN)/e2l CONSORTIUM_DIR=$(CONSORTIUM_DIR) \
+		FABRIC_PEER_IMAGE=$(FABRIC_PEER_IMAGE) FABRIC_ORDERER_IMAGE=$(FABRIC_ORDERER_IMAGE) FABRIC_CA_IMAGE=$(FABRIC_CA_IMAGE) \
+		CHAINCODE_IMAGE=$(CHAINCODE_IMAGE) COLLECTOR_IMAGE=$(COLLECTOR_IMAGE) deploy/consortium/demo.sh up
+
+.PHONY: consortium-down
+consortium-down: ## remove what consortium-up created, once its services are gone (CONSORTIUM_RMI=1: the Fabric images too)
+	@CONSORTIUM_DIR=$(CONSORTIUM_DIR) FABRIC_PEER_IMAGE=$(FABRIC_PEER_IMAGE) FABRIC_ORDERER_IMAGE=$(FABRIC_ORDERER_IMAGE) \
+		FABRIC_CA_IMAGE=$(FABRIC_CA_IMAGE) deploy/consortium/demo.sh down
