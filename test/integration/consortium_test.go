@@ -79,6 +79,15 @@ func TestConsortiumOnAThreeNodeSwarm(t *testing.T) {
 		env.orgSh(t, o, append([]string{"channel"}, shares...)...)
 		t.Logf("%s: %s", o.org, env.orgSh(t, o, append([]string{"check-block", block}, shares...)...))
 	}
+	t.Run("a genesis block naming another Developer than the one whose share Developer gave is refused", func(t *testing.T) {
+		impostor := &consortiumOrg{org: network.Developer, dir: filepath.Join(t.TempDir(), "impostor")}
+		env.orgSh(t, impostor, "init", "Developer")
+		env.orgSh(t, impostor, "channel", "--genesis", shares[0], filepath.Join(impostor.dir, "share"), shares[2])
+		out, err := env.orgShErr(t, orgs[1], "", "check-block", filepath.Join(impostor.dir, "consortium", "e2l.block"), shares[0], shares[1], shares[2])
+		if err == nil || !strings.Contains(out, "DeveloperMSP: root certificates are not those of its share") {
+			t.Errorf("check-block of the impostor's block: %v\n%s", err, out)
+		}
+	})
 	images.wait(t)
 	loadImages(t, nodes, images.archive)
 	t.Logf("[%4.0fs] images built (%s) and loaded on the nodes", time.Since(start).Seconds(), images.took.Round(time.Second))
