@@ -27,10 +27,15 @@ HOST ?= $(shell hostname)
 ROLE ?= collector
 SWARM_ROLE ?= manager
 
-# Build stamp of every product binary (internal/buildinfo, --version).
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Build stamp of every product binary (internal/buildinfo, --version). The
+# version comes from one place, scripts/version.sh (the VERSION file, and the
+# revision unless the commit is tagged v<VERSION>); evaluated once.
+ifeq ($(origin VERSION),undefined)
+VERSION  := $(shell scripts/version.sh)
+endif
+REVISION := $(shell git rev-parse HEAD 2>/dev/null)
 BUILDPKG := github.com/e2l-project/e2l/internal/buildinfo
-LDFLAGS  := -X $(BUILDPKG).Version=$(VERSION) -X $(BUILDPKG).Revision=$(shell git rev-parse HEAD 2>/dev/null) \
+LDFLAGS  := -X $(BUILDPKG).Version=$(VERSION) -X $(BUILDPKG).Revision=$(REVISION) \
 	-X $(BUILDPKG).Date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
 .PHONY: help
@@ -143,6 +148,20 @@ FUZZ_TARGETS := \
 	./chaincode:FuzzRecordEvents \
 	./internal/dockerwatch:FuzzNormalize
 
+# --- release artifacts ----------------------------------------------------------
+
+DIST_DIR ?= dist/$(VERSION)
+
+.PHONY: dist
+dist: ## release artifacts in dist/<version>: static binaries and tarballs (linux amd64, arm64), the collector's .deb, SHA256SUMS
+	@VERSION=$(VERSION) REVISION=$(REVISION) GO=$(GO) scripts/dist.sh $(DIST_DIR)
+
+.PHONY: deb
+deb: ## the collector's .deb for this machine's architecture into .bin/deb (deploy/deb)
+	@arch=$$($(GO) env GOARCH); mkdir -p $(BIN)/deb && \
+		CGO_ENABLED=0 GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN)/deb/e2l-collector ./cmd/e2l-collector && \
+		scripts/deb.sh $(VERSION) $$arch $(BIN)/deb/e2l-collector $(BIN)/deb
+
 .PHONY: build
 build: ## build the product binaries into .bin
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/... ./network/cmd/e2lnet
@@ -178,7 +197,7 @@ include deploy/consortium/consortium.mk
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: fabric-bin ## run the benchmarks on an own network: table, docs/benchmarks.json, docs/benchmarks.md
-	$(GO) build -o $(BIN)/bench/ ./cmd/e2l-collector ./cmd/e2l-chaincode ./cmd/e2l-bench
+bench: deps-test fabric-bin ## run the benchmarks on an own network: table, docs/benchmarks.json, docs/benchmarks.md
+	$(GO) build -o $(BIN)/bench/ ./cmd/e2l-collector ./cmd/e2l-chaincode ./cmd/e2l-bench ./cmd/e2l
 	$(BIN)/bench/e2l-bench --fabric-bin $(FABRIC_BIN) --chaincode-bin $(BIN)/bench/e2l-chaincode \
-		--collector-bin $(BIN)/bench/e2l-collector $(BENCH_FLAGS)
+		--collector-bin $(BIN)/bench/e2l-collector --e2l-bin $(BIN)/bench/e2l $(BENCH_FLAGS)

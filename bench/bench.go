@@ -32,6 +32,7 @@ type Config struct {
 	FabricBin    string        // Fabric binaries (make fabric-bin)
 	ChaincodeBin string        // e2l-chaincode
 	CollectorBin string        // e2l-collector
+	E2LBin       string        // e2l (the index measurements)
 	WorkDir      string        // spools and logs of the runs
 
 	Duration      time.Duration // per collector run and for the Gateway ceiling
@@ -44,7 +45,10 @@ type Config struct {
 	SpoolRecords  int           // records spooled with the ledger unreachable
 	ChurnDuration time.Duration // real-Docker churn
 	ChurnWorkers  int
-	Only          []string // run only these parts (names as in Report), all when empty
+	// IndexSmall and IndexLarge are the ledger sizes (records) the index
+	// is measured at.
+	IndexSmall, IndexLarge int
+	Only                   []string // run only these parts (names as in Report), all when empty
 	// NoRegister leaves the hosts out of the host registry: only for
 	// measuring a chaincode that predates the registry (its cost, A/B).
 	NoRegister bool
@@ -225,6 +229,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			err = fmt.Errorf("the ledger does not hold Docker's events exactly once: %d emitted, %d once, %d missing, %d duplicated, %d phantom, %d gap records",
 				r.Emitted, r.Committed, r.Missing, r.Duplicated, r.Phantom, r.GapRecords)
 		}
+		return err
+	})
+
+	part(IndexPart, func() error {
+		r, err := runIndexBench(ctx, cfg, n)
+		rep.Index = r
 		return err
 	})
 

@@ -1,7 +1,9 @@
-// Package chaincode is e2l's smart contract: it stores the records that
-// collectors seal (see internal/record), binds every record to the identity
-// that signed it, keeps the indexes auditors query, and answers those
-// queries.
+// Package chaincode is e2l's smart contract: it validates and stores the
+// records that collectors seal (see internal/record), binds every record to
+// the identity that signed it and its host to the organisation that owns
+// it, and keeps each host's chain free of forks. Queries beyond a chain and
+// a record by ID are the audit index's (internal/index), built from the
+// channel's blocks.
 //
 // The logic is deterministic: it reads no clock but the transaction
 // timestamp, draws no random numbers and never lets map order reach the
@@ -13,7 +15,6 @@ import (
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
-	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/wire"
 )
 
@@ -40,19 +41,6 @@ const (
 	MaxPageBytes    = 2 << 20
 )
 
-// Bounds of the state writes of one RecordEvents call. MaxRecordWrites is
-// the most keys one valid record writes (a snapshot part of
-// record.MaxSnapshotItems containers: its rec, chain and type keys and one
-// actor key per container). A batch may cause at most MaxBatchWrites
-// writes, counted as if every record were new (so the refusal does not
-// depend on the ledger's state), its host key included: 16 full snapshot
-// parts (8,000 containers), while a 50-record batch of events writes at
-// most 351 keys (7 per event). Any valid record fits in a batch on its own.
-const (
-	MaxRecordWrites = 3 + record.MaxSnapshotItems
-	MaxBatchWrites  = 1 + 16*MaxRecordWrites
-)
-
 // MaxHostHistory bounds a host's registry history: RecordEvents reads the
 // registry entry on every batch.
 const MaxHostHistory = 256
@@ -60,21 +48,19 @@ const MaxHostHistory = 256
 // Contract is the e2l contract.
 type Contract struct {
 	contractapi.Contract
-	// maxBatchWrites is MaxBatchWrites; tests lower it.
-	maxBatchWrites int
 }
 
 // New returns the contract. Its functions are the chaincode's defaults (no
 // "e2l:" prefix needed).
 func New() *Contract {
-	c := &Contract{maxBatchWrites: MaxBatchWrites}
+	c := &Contract{}
 	c.Name = Name
 	return c
 }
 
 // GetEvaluateTransactions marks the read-only functions in the metadata.
 func (c *Contract) GetEvaluateTransactions() []string {
-	return []string{"Ping", "GetRecord", "QueryChain", "QueryTimeline", "QueryByType", "ListHosts", "GetEvent", "GetHost", "ListRegistry"}
+	return []string{"Ping", "GetRecord", "QueryChain", "GetHost", "ListRegistry"}
 }
 
 // Ping answers "pong": a readiness probe that touches no state.

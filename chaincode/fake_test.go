@@ -67,11 +67,17 @@ func (l *fakeLedger) tx(now time.Time) *fakeStub {
 type fakeStub struct {
 	shim.ChaincodeStubInterface
 
-	ledger    *fakeLedger
-	txID      string
-	ts        *timestamppb.Timestamp
-	writes    map[string][]byte
-	reads     map[string]bool
+	ledger *fakeLedger
+	txID   string
+	ts     *timestamppb.Timestamp
+	writes map[string][]byte
+	reads  map[string]bool
+	// readLog lists every GetState key in call order, repeats included;
+	// putLog every PutState key; ranges every range query, as
+	// "objectType[attrs]".
+	readLog   []string
+	putLog    []string
+	ranges    []string
 	paginated bool
 	event     *peer.ChaincodeEvent
 	// failEvent makes SetEvent fail; failGet makes GetState fail for keys
@@ -109,6 +115,7 @@ func (s *fakeStub) GetState(k string) ([]byte, error) {
 		return nil, s.failGet.err
 	}
 	s.reads[k] = true
+	s.readLog = append(s.readLog, k)
 	return s.ledger.state[k], nil
 }
 
@@ -124,6 +131,7 @@ func (s *fakeStub) PutState(k string, v []byte) error {
 		return errors.New("fake stub: write after a paginated query")
 	}
 	s.writes[k] = slices.Clone(v)
+	s.putLog = append(s.putLog, k)
 	return nil
 }
 
@@ -150,6 +158,7 @@ func partialRange(objectType string, attrs []string) (string, string, error) {
 }
 
 func (s *fakeStub) GetStateByPartialCompositeKey(objectType string, attrs []string) (shim.StateQueryIteratorInterface, error) {
+	s.ranges = append(s.ranges, objectType+"["+strings.Join(attrs, ", ")+"]")
 	start, end, err := partialRange(objectType, attrs)
 	if err != nil {
 		return nil, err
@@ -162,6 +171,7 @@ func (s *fakeStub) GetStateByPartialCompositeKeyWithPagination(objectType string
 		return nil, nil, errors.New("fake stub: paginated query in a transaction with writes")
 	}
 	s.paginated = true
+	s.ranges = append(s.ranges, objectType+"["+strings.Join(attrs, ", ")+"]")
 	start, end, err := partialRange(objectType, attrs)
 	if err != nil {
 		return nil, nil, err

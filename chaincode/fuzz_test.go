@@ -12,12 +12,16 @@ import (
 
 	"github.com/e2l-project/e2l/chaincode"
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // fuzzSeeds returns the state the fuzzed batches run against (node1's seq 1
-// to 3 and mgr2's report of a swarm event) and batches that exercise every
-// outcome: new records, duplicates, witnesses, conflicts, forks, other
-// hosts, future dates, garbage.
+// to 3, and mgr2's report of a swarm event that node1 reports too) and
+// batches that reach every outcome a batch decides as node1: new records,
+// duplicates, one Docker event at a second seq, and the refusals
+// chain-fork, conflict, future-dated, access-denied (another host's
+// records) and invalid-batch (garbage). The refusals that depend on the
+// signer or the registry, not on the batch, are TestRecordEventsRefuses'.
 func fuzzSeeds(t testing.TB) (map[string][]byte, []string) {
 	l := newWorld(t)
 	node1 := collector("node1", "ProviderMSP")
@@ -35,6 +39,12 @@ func fuzzSeeds(t testing.TB) (map[string][]byte, []string) {
 	future.seq, future.prev, future.time = 3, base[2].Hash, t0.Add(time.Hour).UnixNano()
 	fork := newChain("node1")
 	fork.seq, fork.prev = 1, base[0].Hash
+	conflict := newChain("node1")
+	conflict.seq, conflict.prev, conflict.time = 2, base[1].Hash, base[2].Record.Time-int64(time.Second)
+	replay := containerEvent("create", "c1")
+	replay.Time = base[1].Record.Time
+	again := newChain("node1")
+	again.seq, again.prev = 3, base[2].Hash
 	seeds := []string{
 		batchJSON(t, next),
 		batchJSON(t, next[:1]),
@@ -47,6 +57,8 @@ func fuzzSeeds(t testing.TB) (map[string][]byte, []string) {
 		`{"records":[{"id":"x","hash":"y","record":{"v":1,"kind":"event"}}]}`,
 		`[]`,
 		``,
+		batchJSON(t, conflict.batch(t, record.Record{Kind: record.KindHeartbeat, Heartbeat: &record.Heartbeat{IntervalMs: 60000}})),
+		batchJSON(t, again.batch(t, replay)),
 	}
 	return l.state, seeds
 }
@@ -67,6 +79,7 @@ func FuzzRecordEvents(f *testing.F) {
 		stub, out, err := run(batch)
 		again, out2, err2 := run(batch)
 		if out != out2 || (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) ||
+			!slices.Equal(stub.putLog, again.putLog) ||
 			!maps.EqualFunc(stub.writes, again.writes, func(a, b []byte) bool { return string(a) == string(b) }) {
 			t.Fatal("RecordEvents is not deterministic")
 		}
@@ -87,36 +100,28 @@ func FuzzRecordEvents(f *testing.F) {
 		if stub.event == nil {
 			t.Fatal("no chaincode event")
 		}
-		planned := 1
-		for i := range b.Records {
-			planned += chaincode.RecordWrites(&b.Records[i].Record)
+		if want := layoutReads(t, "node1", b.Records...); !slices.Equal(stub.readLog, want) || len(stub.ranges) != 0 {
+			t.Fatalf("reads %q and ranges %q, want %q", stub.readLog, stub.ranges, want)
 		}
-		if len(stub.writes) > planned || planned > chaincode.MaxBatchWrites {
-			t.Fatalf("%d keys written, %d counted against the bound of %d", len(stub.writes), planned, chaincode.MaxBatchWrites)
-		}
-		if k := mustKey(t, "hostreg", "node1"); !stub.reads[k] || stub.writes[k] != nil {
-			t.Fatal("the registry entry was not read, or was written")
-		}
+		var written []record.Sealed
 		for i, s := range b.Records {
 			st := res.Records[i]
 			if st.ID != s.ID || st.Seq != s.Record.Seq {
 				t.Fatalf("record %d reported as %+v", i, st)
 			}
-			k := mustKey(t, "rec", s.ID)
-			v, ok := stub.writes[k]
+			slot := chainKey(t, s.Record.Host, s.Record.Seq)
+			v, ok := stub.writes[slot]
 			switch st.Status {
-			case chaincode.StatusWritten, chaincode.StatusWitness:
-				if !ok {
-					t.Fatalf("record %d is %s but not written", i, st.Status)
+			case chaincode.StatusWritten:
+				if !ok || string(stub.writes[recKey(t, s)]) != s.Hash {
+					t.Fatalf("record %d is written but its chain slot or ID key is not", i)
 				}
-				if got := string(stub.writes[mustKey(t, "chain", s.Record.Host, padSeq(s.Record.Seq))]); got != s.ID {
-					t.Fatalf("record %d: chain key holds %q", i, got)
-				}
+				written = append(written, s)
 			case chaincode.StatusDuplicate:
 				if ok {
 					t.Fatalf("duplicate record %d was rewritten", i)
 				}
-				v = state[k]
+				v = state[slot]
 			default:
 				t.Fatalf("record %d: status %q", i, st.Status)
 			}
@@ -128,19 +133,14 @@ func FuzzRecordEvents(f *testing.F) {
 			if err != nil {
 				t.Fatalf("record %d does not re-verify: %v\n%s", i, err, v)
 			}
-			if sealed.ID != s.ID || sealed.Hash != s.Hash {
-				t.Fatalf("record %d stored as %s/%s", i, sealed.ID, sealed.Hash)
+			if sealed.ID != s.ID || sealed.Hash != s.Hash || stored.MSP != "ProviderMSP" {
+				t.Fatalf("record %d stored as %s/%s by %s", i, sealed.ID, sealed.Hash, stored.MSP)
 			}
 		}
+		if want := layoutWrites(t, written...); !slices.Equal(stub.putLog, want) || len(stub.writes) != chaincode.RecordWrites*len(written) {
+			t.Fatalf("puts %q, want %q", stub.putLog, want)
+		}
 	})
-}
-
-func padSeq(seq uint64) string {
-	s := strconv.FormatUint(seq, 10)
-	for len(s) < 20 {
-		s = "0" + s
-	}
-	return s
 }
 
 // TestWriteFuzzSeeds writes the seed corpus under testdata/fuzz; run it with
@@ -169,16 +169,21 @@ func TestFuzzSeedsReachEveryOutcome(t *testing.T) {
 		l := &fakeLedger{state: maps.Clone(state)}
 		out, err := chaincode.New().RecordEvents(txContext(l.tx(t0), collector("node1", "ProviderMSP")), s)
 		if err != nil {
-			got = append(got, "refused")
+			r, ok := wire.ParseRefusal(err.Error())
+			if !ok {
+				t.Fatalf("seed %d: %v", len(got), err)
+			}
+			got = append(got, string(r.Code))
 			continue
 		}
 		var res chaincode.Result
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, strconv.Itoa(res.Written)+"w/"+strconv.Itoa(res.Duplicates)+"d/"+strconv.Itoa(res.Witnesses)+"v")
+		got = append(got, strconv.Itoa(res.Written)+"w/"+strconv.Itoa(res.Duplicates)+"d")
 	}
-	want := []string{"5w/0d/1v", "1w/0d/0v", "0w/3d/0v", "2w/2d/0v", "refused", "refused", "refused", "refused", "refused", "refused", "refused"}
+	want := []string{"6w/0d", "1w/0d", "0w/3d", "2w/2d", "chain-fork", "future-dated", "access-denied",
+		"invalid-batch", "invalid-batch", "invalid-batch", "invalid-batch", "conflict", "1w/0d"}
 	if !slices.Equal(got, want) {
 		t.Errorf("outcomes %v, want %v", got, want)
 	}

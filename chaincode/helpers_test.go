@@ -3,9 +3,11 @@ package chaincode_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/e2l-project/e2l/chaincode"
@@ -82,6 +84,10 @@ func heartbeat() record.Record {
 
 func start() record.Record {
 	return record.Record{Kind: record.KindStart, Lifecycle: &record.Lifecycle{Version: "0.1.0"}}
+}
+
+func stop() record.Record {
+	return record.Record{Kind: record.KindStop, Lifecycle: &record.Lifecycle{Version: "0.1.0", Reason: "signal"}}
 }
 
 func gap() record.Record {
@@ -169,14 +175,6 @@ func (p page) seqs(t testing.TB) []uint64 {
 	return out
 }
 
-func ids(rs []record.Sealed) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.ID
-	}
-	return out
-}
-
 // testHosts are the hosts newWorld registers: host → MSP and Swarm role.
 var testHosts = []struct{ host, msp, role string }{
 	{"node0", "UserMSP", wire.SwarmManager},
@@ -257,4 +255,65 @@ func refusal(t testing.TB, err error, code wire.Code, index int) *wire.Refusal {
 		t.Errorf("errors.Is(err, %s) = false", code)
 	}
 	return r
+}
+
+func mustKey(t testing.TB, objectType string, attrs ...string) string {
+	t.Helper()
+	k, err := shim.CreateCompositeKey(objectType, attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// padSeq is the 20-digit seq of the documented key layout.
+func padSeq(seq uint64) string { return fmt.Sprintf("%020d", seq) }
+
+// chainKey is the chain slot chain[host, seq20]: it holds the stored record.
+func chainKey(t testing.TB, host string, seq uint64) string {
+	t.Helper()
+	return mustKey(t, "chain", host, padSeq(seq))
+}
+
+// recKey is the record's ID key rec[recordID, host, seq20]: it holds the
+// record's hash.
+func recKey(t testing.TB, s record.Sealed) string {
+	t.Helper()
+	return mustKey(t, "rec", s.ID, s.Record.Host, padSeq(s.Record.Seq))
+}
+
+// layoutWrites is what StateLayout 2 puts for new records, in order: each
+// record's chain slot, then its ID key.
+func layoutWrites(t testing.TB, rs ...record.Sealed) []string {
+	t.Helper()
+	var out []string
+	for _, s := range rs {
+		out = append(out, chainKey(t, s.Record.Host, s.Record.Seq), recKey(t, s))
+	}
+	return out
+}
+
+// layoutReads is what StateLayout 2 reads for a batch, in order: the host's
+// registry entry once, then each record's chain slot.
+func layoutReads(t testing.TB, host string, rs ...record.Sealed) []string {
+	t.Helper()
+	out := []string{mustKey(t, "hostreg", host)}
+	for _, s := range rs {
+		out = append(out, chainKey(t, s.Record.Host, s.Record.Seq))
+	}
+	return out
+}
+
+// storedAt decodes the chain slot of s from the ledger.
+func storedAt(t testing.TB, l *fakeLedger, s record.Sealed) chaincode.Stored {
+	t.Helper()
+	v, ok := l.state[chainKey(t, s.Record.Host, s.Record.Seq)]
+	if !ok {
+		t.Fatalf("no chain slot for %s seq %d", s.Record.Host, s.Record.Seq)
+	}
+	var st chaincode.Stored
+	if err := json.Unmarshal(v, &st); err != nil {
+		t.Fatalf("chain slot of %s seq %d: %v", s.Record.Host, s.Record.Seq, err)
+	}
+	return st
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -136,21 +137,31 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	t.Run("numeric arguments convert at their bounds", func(t *testing.T) {
 		status, out, _ := call(reader, "QueryChain", "node1", "0", strconv.FormatUint(math.MaxUint64, 10), "1000", "")
 		var p page
-		if status != 200 || json.Unmarshal([]byte(out), &p) != nil || p.Count != 3 {
+		if status != 200 || json.Unmarshal([]byte(out), &p) != nil || p.Count != 3 || !slices.Equal(p.seqs(t), []uint64{1, 2, 3}) {
 			t.Fatalf("%d %s", status, out)
 		}
-		status, out, _ = call(reader, "QueryByType", "container", "", "0", strconv.FormatInt(math.MaxInt64, 10), "0", "")
-		if status != 200 || json.Unmarshal([]byte(out), &p) != nil || p.Count != 1 {
+		max := strconv.FormatUint(math.MaxUint64, 10)
+		status, out, _ = call(reader, "QueryChain", "node1", max, max, "1", "")
+		if status != 200 || out != `{"records":[],"bookmark":"","count":0}` {
 			t.Fatalf("%d %s", status, out)
 		}
 	})
 	t.Run("every query answers through Invoke", func(t *testing.T) {
 		for _, c := range [][]string{
-			{"GetRecord", rs[1].ID}, {"QueryTimeline", "c1", "0", ""}, {"ListHosts", "0", ""}, {"GetEvent", rs[1].ID},
-			{"GetHost", "node1"}, {"ListRegistry", "0", ""},
+			{"Ping"}, {"GetRecord", rs[1].ID}, {"QueryChain", "node1", "1", "3", "0", ""}, {"GetHost", "node1"}, {"ListRegistry", "0", ""},
 		} {
-			if status, out, _ := call(reader, c[0], c[1:]...); status != 200 {
+			if status, out, stub := call(reader, c[0], c[1:]...); status != 200 || len(stub.writes) != 0 {
 				t.Errorf("%s: %d %s", c[0], status, out)
+			}
+		}
+	})
+	t.Run("the queries of state layout 1 are gone", func(t *testing.T) {
+		for _, c := range [][]string{
+			{"QueryTimeline", "c1", "0", ""}, {"QueryByType", "container", "", "0", "1", "0", ""}, {"ListHosts", "0", ""}, {"GetEvent", rs[1].ID},
+		} {
+			status, out, _ := call(reader, c[0], c[1:]...)
+			if want := "Function " + c[0] + " not found in contract e2l"; status != 500 || out != want {
+				t.Errorf("%s: %d %s, want 500 %s", c[0], status, out, want)
 			}
 		}
 	})

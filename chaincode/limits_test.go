@@ -3,11 +3,11 @@ package chaincode_test
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/e2l-project/e2l/chaincode"
 	"github.com/e2l-project/e2l/internal/record"
@@ -27,67 +27,88 @@ func fullSnapshot(n, pad int) record.Record {
 	return r
 }
 
-func TestTheWriteCountIsTheWritesOfNewRecords(t *testing.T) {
-	l := newWorld(t)
-	g := newChain("node1")
-	rs := g.batch(t, start(), containerEvent("create", "c1"), serviceEvent("create", "svc1", t0.UnixNano(), "1"),
-		snapshot("c1", "c2", "c3"), gap(), heartbeat())
-	_, stub, err := invoke(t, l, collector("node1", "ProviderMSP"), t0, batchJSON(t, rs))
-	if err != nil {
-		t.Fatal(err)
+// maxBatch seals as many records of the host as fit in one batch: at most
+// record.MaxBatchRecords, and their batch JSON within record.MaxBatchBytes.
+func maxBatch(t *testing.T, g *chainGen, r func() record.Record) []record.Sealed {
+	t.Helper()
+	size := len(`{"records":[]}`)
+	var rs []record.Sealed
+	for len(rs) < record.MaxBatchRecords {
+		s := g.next(t, r())
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size+len(b)+1 > record.MaxBatchBytes {
+			break
+		}
+		size += len(b) + 1
+		rs = append(rs, s)
 	}
-	want := 1 // the host key
-	for i := range rs {
-		want += chaincode.RecordWrites(&rs[i].Record)
+	if n := len(batchJSON(t, rs)); n > record.MaxBatchBytes {
+		t.Fatalf("batch of %d bytes, over %d", n, record.MaxBatchBytes)
 	}
-	if len(stub.writes) != want {
-		t.Errorf("%d keys written, the bound counts %d", len(stub.writes), want)
-	}
-	if n := chaincode.RecordWrites(&record.Record{Kind: record.KindSnapshot, Snapshot: &record.Snapshot{
-		Containers: make([]record.SnapshotContainer, record.MaxSnapshotItems)}}); n != chaincode.MaxRecordWrites {
-		t.Errorf("a full snapshot part writes %d keys, MaxRecordWrites is %d", n, chaincode.MaxRecordWrites)
-	}
+	return rs
 }
 
-func TestTooManyWrites(t *testing.T) {
+// StateLayout 2 has no write bound: a record writes chaincode.RecordWrites
+// keys whatever it holds, so a batch writes at most RecordWrites ×
+// record.MaxBatchRecords.
+func TestABatchWritesTwoKeysPerRecordWhateverItHolds(t *testing.T) {
 	node1 := collector("node1", "ProviderMSP")
-
-	t.Run("a batch crossing the bound is refused at the record that crosses it, and its parts pass", func(t *testing.T) {
-		l := newWorld(t)
+	if chaincode.RecordWrites != 2 {
+		t.Errorf("RecordWrites = %d, the layout documents 2", chaincode.RecordWrites)
+	}
+	cases := []struct {
+		name string
+		r    func() record.Record
+		want int // records in the batch
+	}{
+		{"full snapshot parts, as many as fit under MaxBatchBytes", func() record.Record { return fullSnapshot(record.MaxSnapshotItems, 0) }, 0},
+		{"MaxBatchRecords heartbeats", heartbeat, record.MaxBatchRecords},
+	}
+	for _, c := range cases {
+		t.Run("a batch of "+c.name+" writes two keys per record", func(t *testing.T) {
+			l := newWorld(t)
+			rs := maxBatch(t, newChain("node1"), c.r)
+			if c.want != 0 && len(rs) != c.want {
+				t.Fatalf("%d records fit, want %d", len(rs), c.want)
+			}
+			if len(rs) < 2 {
+				t.Fatalf("%d records fit", len(rs))
+			}
+			res, stub, err := invoke(t, l, node1, t0.Add(time.Hour), batchJSON(t, rs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Written != len(rs) {
+				t.Errorf("%d of %d records written", res.Written, len(rs))
+			}
+			if len(stub.writes) != chaincode.RecordWrites*len(rs) {
+				t.Errorf("%d keys written for %d records", len(stub.writes), len(rs))
+			}
+			if want := layoutWrites(t, rs...); !slices.Equal(stub.putLog, want) {
+				t.Errorf("puts are not each record's chain slot and ID key (%d puts)", len(stub.putLog))
+			}
+			if want := layoutReads(t, "node1", rs...); !slices.Equal(stub.readLog, want) {
+				t.Errorf("reads are not the registry and each record's chain slot (%d reads)", len(stub.readLog))
+			}
+			t.Logf("%d records, %d writes, %d reads", len(rs), len(stub.writes), len(stub.readLog))
+		})
+	}
+	t.Run("a batch over MaxBatchRecords is invalid, so no batch writes more than 2 × MaxBatchRecords keys", func(t *testing.T) {
 		g := newChain("node1")
 		var rs []record.Sealed
-		for range 17 { // the 17th full part crosses MaxBatchWrites
-			rs = append(rs, g.next(t, fullSnapshot(record.MaxSnapshotItems, 0)))
+		for range record.MaxBatchRecords + 1 {
+			rs = append(rs, g.next(t, heartbeat()))
 		}
-		before := l.snapshot()
-		_, stub, err := invoke(t, l, node1, t0, batchJSON(t, rs))
-		r := refusal(t, err, wire.CodeTooManyWrites, 16)
-		want := fmt.Sprintf("the batch's state writes reach %d at this record, over the bound of %d per batch: submit the records before it and from it in separate batches",
-			1+17*chaincode.MaxRecordWrites, chaincode.MaxBatchWrites)
-		if r.ID != rs[16].ID || r.Message != want || r.Denied() {
-			t.Errorf("refusal %+v\nwant message %s, a record refusal", r, want)
+		_, stub, err := invoke(t, newWorld(t), node1, t0.Add(time.Hour), batchJSON(t, rs))
+		r := refusal(t, err, wire.CodeInvalidBatch, -1)
+		if want := fmt.Sprintf("batch of %d records exceeds the bound of %d: invalid record", record.MaxBatchRecords+1, record.MaxBatchRecords); r.Message != want {
+			t.Errorf("message %q, want %q", r.Message, want)
 		}
-		if len(stub.writes) != 0 || len(stub.reads) != 1 || !maps.Equal(before, l.snapshot()) {
-			t.Errorf("refused after %d reads (want the registry's alone) and %d writes", len(stub.reads), len(stub.writes))
-		}
-		mustInvoke(t, l, node1, rs[:16])
-		mustInvoke(t, l, node1, rs[16:])
-	})
-	t.Run("a record that exceeds the bound on its own is refused as that record", func(t *testing.T) {
-		l := newWorld(t)
-		g := newChain("node1")
-		rs := g.batch(t, start(), snapshot("c1", "c2", "c3", "c4", "c5"), heartbeat())
-		for _, batch := range [][]record.Sealed{rs, rs[1:2]} {
-			stub := l.tx(t0)
-			_, err := chaincode.NewWithWriteBound(8).RecordEvents(txContext(stub, node1), batchJSON(t, batch))
-			r := refusal(t, err, wire.CodeTooManyWrites, slices.Index(batch, rs[1]))
-			if want := "the record alone causes 9 state writes (with the host key), over the bound of 8 per batch"; r.Message != want {
-				t.Errorf("message %q, want %q", r.Message, want)
-			}
-		}
-		stub := l.tx(t0)
-		if _, err := chaincode.NewWithWriteBound(8).RecordEvents(txContext(stub, node1), batchJSON(t, rs[:1])); err != nil {
-			t.Errorf("the record before it: %v", err)
+		if len(stub.readLog) != 0 || len(stub.writes) != 0 {
+			t.Errorf("%d reads, %d writes", len(stub.readLog), len(stub.writes))
 		}
 	})
 }
@@ -129,21 +150,20 @@ func TestPagesAreBoundedByBytes(t *testing.T) {
 	if n := len(rs[0].Record.Canonical()); n < 200<<10 || n > record.MaxRecordBytes {
 		t.Fatalf("test records of %d bytes", n)
 	}
-	queries := map[string]func(c *chaincode.Contract, s *fakeStub, b string) (string, error){
-		"QueryChain": func(c *chaincode.Contract, s *fakeStub, b string) (string, error) {
-			return c.QueryChain(txContext(s, nil), "node1", 0, math.MaxUint64, chaincode.MaxPageSize, b)
-		},
-		"QueryTimeline": func(c *chaincode.Contract, s *fakeStub, b string) (string, error) {
-			return c.QueryTimeline(txContext(s, nil), fmt.Sprintf("%064x", 7), chaincode.MaxPageSize, b)
-		},
-		"QueryByType": func(c *chaincode.Contract, s *fakeStub, b string) (string, error) {
-			return c.QueryByType(txContext(s, nil), "snapshot", "", 0, math.MaxInt64, chaincode.MaxPageSize, b)
-		},
+	cases := []struct {
+		name     string
+		from, to uint64
+		want     []uint64
+	}{
+		{"the whole chain", 0, math.MaxUint64, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+		{"a seq range ending before the chain", 2, 11, []uint64{2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
 	}
-	for name, q := range queries {
-		t.Run(name+" stops a page before MaxPageBytes and loses nothing", func(t *testing.T) {
+	for _, c := range cases {
+		t.Run("QueryChain of "+c.name+" stops a page before MaxPageBytes and loses nothing", func(t *testing.T) {
 			var got []uint64
-			pages := pagesOf(t, l, q)
+			pages := pagesOf(t, l, func(cc *chaincode.Contract, s *fakeStub, b string) (string, error) {
+				return cc.QueryChain(txContext(s, nil), "node1", c.from, c.to, chaincode.MaxPageSize, b)
+			})
 			for i, js := range pages {
 				if len(js) > chaincode.MaxPageBytes {
 					t.Errorf("page %d has %d bytes, over %d", i, len(js), chaincode.MaxPageBytes)
@@ -152,13 +172,16 @@ func TestPagesAreBoundedByBytes(t *testing.T) {
 				if err := json.Unmarshal([]byte(js), &p); err != nil {
 					t.Fatal(err)
 				}
+				if p.Count == 0 || p.Count != len(p.Records) {
+					t.Errorf("page %d: count %d of %d records", i, p.Count, len(p.Records))
+				}
 				got = append(got, p.seqs(t)...)
 			}
 			if len(pages) < 2 {
-				t.Errorf("%d pages for %d records of ~220 KB", len(pages), len(rs))
+				t.Errorf("%d pages for %d records of ~220 KB", len(pages), len(c.want))
 			}
-			if want := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}; !slices.Equal(got, want) {
-				t.Errorf("records %v, want %v", got, want)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("records %v, want %v", got, c.want)
 			}
 		})
 	}

@@ -10,40 +10,39 @@ import (
 	"github.com/e2l-project/e2l/internal/wire"
 )
 
-// indexQuery pages through an index whose keys end with a record ID and
-// returns the records they point at.
-type indexQuery struct {
-	objectType string
-	prefix     []string // the partial key queried
-	from       string   // optional lower bound: the attribute after prefix
-	// past says whether a key's attributes lie beyond the upper bound; the
-	// index is sorted, so the query ends there.
-	past     func(attrs []string) (bool, error)
+// Bookmarks are LevelDB start keys: the peer starts a paginated range at the
+// bookmark and returns the next key as the next bookmark. QueryChain starts
+// its range at fromSeq and refuses a bookmark outside the host's chain.
+
+// chainQuery pages through a host's chain slots, whose values are the
+// stored records.
+type chainQuery struct {
+	host     string
+	from, to uint64
 	pageSize int32
 	bookmark string
 }
 
-func (q indexQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
+func (q chainQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
 	size, err := checkPage(q.pageSize)
 	if err != nil {
 		return "", err
 	}
-	if err := checkBookmark(q.objectType, q.prefix, q.bookmark); err != nil {
+	prefix := []string{q.host}
+	if err := checkBookmark(keyChain, prefix, q.bookmark); err != nil {
 		return "", err
 	}
 	start := q.bookmark
-	if q.from != "" {
-		lower, err := key(q.objectType, append(q.prefix[:len(q.prefix):len(q.prefix)], q.from)...)
-		if err != nil {
-			return "", refuse(wire.CodeBadArgument, "%v", err)
-		}
-		if start < lower {
-			start = lower
-		}
-	}
-	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(q.objectType, q.prefix, size, start)
+	lower, err := key(keyChain, q.host, padSeq(q.from))
 	if err != nil {
-		return "", fmt.Errorf("query %s: %w", q.objectType, err)
+		return "", refuse(wire.CodeBadArgument, "%v", err)
+	}
+	if start < lower {
+		start = lower
+	}
+	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(keyChain, prefix, size, start)
+	if err != nil {
+		return "", fmt.Errorf("query %s: %w", keyChain, err)
 	}
 	defer it.Close()
 	page := Page{Records: []json.RawMessage{}, Bookmark: meta.GetBookmark()}
@@ -51,29 +50,19 @@ func (q indexQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("query %s: %w", q.objectType, err)
+			return "", fmt.Errorf("query %s: %w", keyChain, err)
 		}
-		if q.past != nil {
-			_, attrs, err := stub.SplitCompositeKey(e.GetKey())
-			if err != nil || len(attrs) <= len(q.prefix) {
-				return "", refuse(wire.CodeCorruptState, "index key %q", e.GetKey())
-			}
-			past, err := q.past(attrs)
-			if err != nil {
-				return "", refuse(wire.CodeCorruptState, "index key %q: %v", e.GetKey(), err)
-			}
-			if past {
-				page.Bookmark = ""
-				break
-			}
-		}
-		id := string(e.GetValue())
-		v, err := readRecord(stub, id)
+		past, err := q.past(stub, e.GetKey())
 		if err != nil {
 			return "", err
 		}
-		if v == nil {
-			return "", refuse(wire.CodeCorruptState, "index key %q points at missing record %s", e.GetKey(), id)
+		if past {
+			page.Bookmark = ""
+			break
+		}
+		v := e.GetValue()
+		if !json.Valid(v) {
+			return "", refuse(wire.CodeCorruptState, "chain slot %q does not hold a stored record", e.GetKey())
 		}
 		if !bytes.fits(len(v)) {
 			page.Bookmark = e.GetKey() // the next page starts at this record
@@ -81,16 +70,27 @@ func (q indexQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
 		}
 		page.Records = append(page.Records, v)
 	}
-	if page.Bookmark != "" && q.past != nil {
+	if page.Bookmark != "" {
 		// Do not send the client for a page beyond the upper bound.
-		if _, attrs, err := stub.SplitCompositeKey(page.Bookmark); err == nil && len(attrs) > len(q.prefix) {
-			if past, err := q.past(attrs); err == nil && past {
-				page.Bookmark = ""
-			}
+		if past, err := q.past(stub, page.Bookmark); err == nil && past {
+			page.Bookmark = ""
 		}
 	}
 	page.Count = len(page.Records)
 	return encode(page)
+}
+
+// past says whether a chain key lies beyond the query's upper bound.
+func (q chainQuery) past(stub shim.ChaincodeStubInterface, k string) (bool, error) {
+	_, attrs, err := stub.SplitCompositeKey(k)
+	if err != nil || len(attrs) != 2 {
+		return false, refuse(wire.CodeCorruptState, "chain key %q", k)
+	}
+	seq, err := parseSeq(attrs[1])
+	if err != nil {
+		return false, refuse(wire.CodeCorruptState, "chain key %q: %v", k, err)
+	}
+	return seq > q.to, nil
 }
 
 // pageEnvelope is what a page's JSON holds beside its entries (field
@@ -116,10 +116,10 @@ func (p *pageBytes) fits(size int) bool {
 }
 
 // pageKeys pages through every key of objectType (a one-attribute key
-// space: hosts, registry entries) and calls add for each; add appends the
-// entry to the page and returns the bytes of its JSON. When an entry takes
-// the page over MaxPageBytes (the first never does), drop removes it and
-// the page ends there: its key is the returned bookmark.
+// space: registry entries) and calls add for each; add appends the entry
+// to the page and returns the bytes of its JSON. When an entry takes the
+// page over MaxPageBytes (the first never does), drop removes it and the
+// page ends there: its key is the returned bookmark.
 func pageKeys(stub shim.ChaincodeStubInterface, objectType string, pageSize int32, bookmark string,
 	add func(k string, v []byte) (int, error), drop func()) (string, error) {
 	size, err := checkPage(pageSize)

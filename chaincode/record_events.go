@@ -14,8 +14,8 @@ import (
 
 // RecordEvents stores a batch of sealed records (a JSON record.Batch) of the
 // signer's host, all or nothing. It returns a JSON Result with one status per
-// record: written, duplicate (already stored with the same hash; nothing
-// written) or witness (a swarm event another manager reported first).
+// record: written, or duplicate (already stored with the same hash; nothing
+// written).
 //
 // It refuses the whole batch (a wire.Refusal; the code in parentheses)
 // when the signer lacks e2l.role=collector (access-denied), when the batch
@@ -25,18 +25,19 @@ import (
 // MSP than the signer's (host-owned), when a worker's batch holds a
 // swarm-scope event (not-a-manager), when a record is dated more than
 // record.MaxFutureSkewNano after the transaction timestamp (future-dated),
-// when the batch would cause more than MaxBatchWrites state writes
-// (too-many-writes), when a record's ID is stored with another hash
-// (conflict) and when the host's sequence number is taken by another record
-// (chain-fork). A failure to read or write the state is returned as a plain
-// error, not a refusal: the client retries it.
+// when a record's chain slot holds its ID with another hash (conflict) and
+// when the slot is taken by another record (chain-fork). A failure to read
+// or write the state is returned as a plain error, not a refusal: the
+// client retries it.
 //
-// It reads only keys that no other in-flight batch of the same host writes
-// (the record's own ID and chain slot, a swarm event's key, and the host's
-// registry entry, which only RegisterHost and ReleaseHost write), so
-// concurrent batches of one host do not conflict. Continuity with the
-// host's previous batch is not checked here: that would read the previous
-// batch's keys; auditors check it with QueryChain.
+// It reads the host's registry entry once per batch and each record's chain
+// slot, and writes each new record's slot and ID key (StateLayout 2): no
+// other in-flight batch writes a key it reads, so concurrent batches of one
+// host, and several managers reporting one swarm event in their own chains,
+// do not conflict. Continuity with the host's previous batch, and the
+// merging of one swarm event's reports, are the audit index's (internal/
+// index): reading the previous batch's keys here would serialise a host's
+// batches.
 func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, batchJSON string) (string, error) {
 	stub := ctx.GetStub()
 	signer, err := readSigner(ctx.GetClientIdentity())
@@ -71,10 +72,6 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 				fmtTime(t), time.Duration(t-txTime), fmtTime(txTime), time.Duration(record.MaxFutureSkewNano))
 		}
 	}
-	if err := checkWrites(batch, c.maxBatchWrites); err != nil {
-		return "", err
-	}
-
 	w := &writer{stub: stub, signer: signer, txID: stub.GetTxID(), txTime: txTime}
 	res := Result{TxID: w.txID, Host: signer.host, Records: make([]RecordStatus, 0, len(batch.Records))}
 	for i := range batch.Records {
@@ -82,22 +79,12 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 		if err != nil {
 			return "", err
 		}
-		switch st.Status {
-		case StatusWritten:
+		if st.Status == StatusWritten {
 			res.Written++
-		case StatusDuplicate:
+		} else {
 			res.Duplicates++
-		case StatusWitness:
-			res.Witnesses++
 		}
 		res.Records = append(res.Records, st)
-	}
-	if res.Written+res.Witnesses > 0 {
-		hostKey, err := key(keyHost, signer.host)
-		if err != nil {
-			return "", refuse(wire.CodeInvalidBatch, "host %q: %v", signer.host, err)
-		}
-		w.put(hostKey, []byte(signer.msp)) // blind write: never read by RecordEvents
 	}
 	if err := w.flush(); err != nil {
 		return "", err
@@ -106,7 +93,7 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 	summary, err := marshal(Summary{
 		TxID: res.TxID, Host: res.Host,
 		FromSeq: batch.Records[0].Record.Seq, ToSeq: batch.Records[len(batch.Records)-1].Record.Seq,
-		Written: res.Written, Duplicates: res.Duplicates, Witnesses: res.Witnesses,
+		Written: res.Written, Duplicates: res.Duplicates,
 	})
 	if err != nil {
 		return "", err
@@ -172,28 +159,6 @@ func checkRegistration(stub shim.ChaincodeStubInterface, s signer, b record.Batc
 		if r.Kind == record.KindEvent && r.Event.Scope == record.ScopeSwarm {
 			return refuseRecord(wire.CodeNotAManager, i, b.Records[i].ID, "a swarm-scope %s %s event, but host %q is registered as a %s: only managers report swarm events (if it is a manager, an admin of %s registers it again as %s)",
 				r.Event.Type, r.Event.Action, s.host, reg.SwarmRole, reg.MSP, wire.SwarmManager)
-		}
-	}
-	return nil
-}
-
-// checkWrites refuses a batch whose records would cause more than bound
-// state writes, counted as if every record were new, plus the host key.
-// The refusal names the record at which the bound is crossed: without it
-// the batch passes, and the record alone passes too unless it exceeds the
-// bound on its own (then it is the record to blame).
-func checkWrites(b record.Batch, bound int) error {
-	total := 1 // the host key
-	for i := range b.Records {
-		s := &b.Records[i]
-		n := recordWrites(&s.Record)
-		if 1+n > bound {
-			return refuseRecord(wire.CodeTooManyWrites, i, s.ID, "the record alone causes %d state writes (with the host key), over the bound of %d per batch",
-				1+n, bound)
-		}
-		if total += n; total > bound {
-			return refuseRecord(wire.CodeTooManyWrites, i, s.ID, "the batch's state writes reach %d at this record, over the bound of %d per batch: submit the records before it and from it in separate batches",
-				total, bound)
 		}
 	}
 	return nil

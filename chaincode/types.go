@@ -11,23 +11,16 @@ import (
 // The wire types live in package wire, shared with clients.
 type (
 	Stored       = wire.Stored
-	StoredEvent  = wire.StoredEvent
-	Witness      = wire.Witness
 	RecordStatus = wire.RecordStatus
 	Result       = wire.Result
 	Summary      = wire.Summary
 	Page         = wire.Page
-	HostInfo     = wire.HostInfo
-	Heartbeat    = wire.Heartbeat
-	HostPage     = wire.HostPage
-	EventInfo    = wire.EventInfo
 )
 
 // Statuses of a record in a RecordEvents result.
 const (
 	StatusWritten   = wire.StatusWritten
 	StatusDuplicate = wire.StatusDuplicate
-	StatusWitness   = wire.StatusWitness
 )
 
 // marshal encodes v as JSON without HTML escaping, so that embedded

@@ -2,14 +2,16 @@
 # Included at the end of the Makefile; variables here are prefixed to stay
 # clear of the Makefile's own.
 #
-#   make image                       both images, tagged $(IMAGE_TAG) and latest
+#   make image                       both images, tagged with the version (scripts/version.sh) and latest
 #   make deploy-check                promtool checks of deploy/prometheus
 #   make stack-deploy                deploy deploy/swarm/stack.yml (needs a swarm manager)
 #   make provision-node HOST=name    copy .e2l/network/hosts/<name> to $(IDENTITY_DIR) on this node
 
-# Evaluated once (others may commit while an image builds).
+# The version (the Makefile's VERSION, from scripts/version.sh), evaluated
+# once: others may commit while an image builds. IMAGE_TAG=... adds another
+# tag instead (the binaries still say VERSION).
 ifeq ($(origin IMAGE_TAG),undefined)
-IMAGE_TAG := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+IMAGE_TAG := $(VERSION)
 endif
 COLLECTOR_IMAGE ?= e2l-collector
 CHAINCODE_IMAGE ?= e2l-chaincode
@@ -25,18 +27,18 @@ PROMTOOL        ?= promtool
 image: image-collector image-chaincode ## build the collector and chaincode images (FROM scratch, static binaries, no registry)
 
 .PHONY: image-collector
-image-collector: ## build the collector image e2l-collector:<git describe> and :latest
+image-collector: ## build the collector image e2l-collector:<version> and :latest
 	rm -rf $(IMAGE_CTX)/collector && mkdir -p $(IMAGE_CTX)/collector/spool
-	$(STATIC_BUILD) -ldflags '-s -w -X github.com/e2l-project/e2l/internal/buildinfo.Version=$(IMAGE_TAG)' -o $(IMAGE_CTX)/collector/e2l-collector ./cmd/e2l-collector
-	docker build --pull=false -f deploy/docker/collector.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
+	$(STATIC_BUILD) -ldflags '-s -w $(LDFLAGS)' -o $(IMAGE_CTX)/collector/e2l-collector ./cmd/e2l-collector
+	docker build --pull=false -f deploy/docker/collector.Dockerfile --build-arg VERSION=$(VERSION) \
 		-t $(COLLECTOR_IMAGE):$(IMAGE_TAG) -t $(COLLECTOR_IMAGE):latest $(IMAGE_CTX)/collector
 
 .PHONY: image-chaincode
-image-chaincode: ## build the chaincode-as-a-service image e2l-chaincode:<git describe> and :latest
+image-chaincode: ## build the chaincode-as-a-service image e2l-chaincode:<version> and :latest
 	rm -rf $(IMAGE_CTX)/chaincode && mkdir -p $(IMAGE_CTX)/chaincode
-	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/chaincode/e2l-chaincode ./cmd/e2l-chaincode
+	$(STATIC_BUILD) -ldflags '-s -w $(LDFLAGS)' -o $(IMAGE_CTX)/chaincode/e2l-chaincode ./cmd/e2l-chaincode
 	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/chaincode/e2l-probe ./cmd/e2l-probe
-	docker build --pull=false -f deploy/docker/chaincode.Dockerfile --build-arg VERSION=$(IMAGE_TAG) \
+	docker build --pull=false -f deploy/docker/chaincode.Dockerfile --build-arg VERSION=$(VERSION) \
 		-t $(CHAINCODE_IMAGE):$(IMAGE_TAG) -t $(CHAINCODE_IMAGE):latest $(IMAGE_CTX)/chaincode
 
 .PHONY: deploy-check

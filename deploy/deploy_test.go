@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -94,6 +95,8 @@ func TestStackKeepsOneCollectorPerNodeAndSpool(t *testing.T) {
 		{"has resource limits", c.Deploy.Resources.Limits.CPUs != "" && c.Deploy.Resources.Limits.Memory != ""},
 		{"restarts on any exit", c.Deploy.RestartPolicy.Condition == "any"},
 		{"does not run as root", regexp.MustCompile(`^[1-9][0-9]*:`).MatchString(c.User)},
+		{"runs the preflight before starting", c.Environment["E2L_PREFLIGHT"] == "true"},
+		{"selects the image's version by E2L_VERSION", strings.HasSuffix(c.Image, ":${E2L_VERSION:-latest}")},
 	}
 	for _, ck := range checks {
 		t.Run(ck.name, func(t *testing.T) {

@@ -182,8 +182,16 @@ func (n *Network) EnrollHost(ctx context.Context, o Org, host string, opts Enrol
 
 // collectorEnv is the collector's environment for an identity of o: peer
 // endpoints of o first, then the others.
+// E2L_ORG_CA (o's root CA, which issued the certificate) and E2L_CLOCK_URLS
+// (the peers' operations endpoints, whose Date header tells their time)
+// serve `e2l-collector check`.
 func (n *Network) collectorEnv(o Org, id HostIdentity) []EnvVar {
-	return append([]EnvVar{{"E2L_HOST", id.Host}}, n.clientEnv(o, id.CertPath, id.KeyPath)...)
+	env := append([]EnvVar{{"E2L_HOST", id.Host}}, n.clientEnv(o, id.CertPath, id.KeyPath)...)
+	var clocks []string
+	for _, p := range n.Peers() {
+		clocks = append(clocks, "http://"+p.OperationsEndpoint+"/healthz")
+	}
+	return append(env, EnvVar{"E2L_ORG_CA", n.cfg.peerOrgCACert(o)}, EnvVar{"E2L_CLOCK_URLS", strings.Join(clocks, ",")})
 }
 
 // AdminEnv is the e2l CLI's environment (E2L_* settings, the format of

@@ -35,6 +35,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.FabricBin, "fabric-bin", ".bin/fabric", "Fabric binaries (make fabric-bin)")
 	fs.StringVar(&cfg.ChaincodeBin, "chaincode-bin", ".bin/bench/e2l-chaincode", "e2l-chaincode binary")
 	fs.StringVar(&cfg.CollectorBin, "collector-bin", ".bin/bench/e2l-collector", "e2l-collector binary")
+	fs.StringVar(&cfg.E2LBin, "e2l-bin", ".bin/bench/e2l", "e2l binary (the audit index measurements)")
+	fs.IntVar(&cfg.IndexSmall, "index-small", 10_000, "records on the ledger for the index's first measurement")
+	fs.IntVar(&cfg.IndexLarge, "index-large", 100_000, "records on the ledger for the index's second measurement")
 	fs.StringVar(&cfg.WorkDir, "work-dir", ".e2l/bench-work", "spools and logs of the runs (recreated)")
 	fs.DurationVar(&cfg.Duration, "duration", 25*time.Second, "length of each collector run and of the Gateway ceiling")
 	fs.DurationVar(&cfg.Warmup, "warmup", 5*time.Second, "start of each collector run left out of the measurement")
@@ -47,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.ChurnDuration, "churn", 30*time.Second, "length of the real-Docker container churn")
 	fs.IntVar(&cfg.ChurnWorkers, "churn-workers", 4, "parallel `docker run --rm` loops")
 	fs.BoolVar(&cfg.NoRegister, "no-register", false, "do not register the bench hosts (A/B against a chaincode that predates the host registry)")
-	fs.StringVar(&only, "only", "", "comma-separated parts to run (paper-cli, gateway-ceiling, collector-1-per-tx, collector-batched, spool, real-docker)")
+	fs.StringVar(&only, "only", "", "comma-separated parts to run (paper-cli, gateway-ceiling, collector-1-per-tx, collector-batched, spool, real-docker, index)")
 	fs.StringVar(&jsonOut, "json", "docs/benchmarks.json", "JSON output (empty: none)")
 	fs.StringVar(&mdOut, "md", "docs/benchmarks.md", "Markdown output (empty: none)")
 	if err := fs.Parse(args); err != nil {

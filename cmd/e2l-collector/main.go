@@ -25,18 +25,23 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run is the collector: it returns the process exit code (0 after a clean
-// stop, 1 on a failure, 2 on a configuration error).
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+// stop, 1 on a failure, 2 on a configuration error). `check` runs the
+// preflight checks instead (see check.go), `healthcheck` asks a running
+// collector's /healthz.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	build := buildinfo.Get("e2l-collector")
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
 		fmt.Fprintln(stderr, build)
 		return 0
+	}
+	if len(args) > 0 && args[0] == "check" {
+		return check(ctx, args[1:], getenv, stdout, stderr)
 	}
 	healthcheck := len(args) > 0 && args[0] == "healthcheck"
 	if healthcheck {
@@ -55,6 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	logger := newLogger(cfg.Level, stderr)
 	defer func() { _ = logger.Sync() }()
+	if cfg.Preflight && !preflightPasses(ctx, cfg, logger.Named("preflight")) {
+		return 1
+	}
 	if err := collector.Run(ctx, cfg, logger, build); err != nil {
 		logger.Error("collector failed", zap.Error(err))
 		return 1

@@ -115,7 +115,7 @@ func baseEnv(t *testing.T, certHost string) (map[string]string, string) {
 
 func TestRunRefusesAConfigurationErrorWithExitCode2(t *testing.T) {
 	var stderr syncBuffer
-	code := run(t.Context(), nil, func(string) string { return "" }, &stderr)
+	code := run(t.Context(), nil, func(string) string { return "" }, io.Discard, &stderr)
 	if code != 2 || !strings.Contains(stderr.String(), "host (E2L_HOST) is required") {
 		t.Errorf("code %d, stderr %s", code, stderr.String())
 	}
@@ -124,7 +124,7 @@ func TestRunRefusesAConfigurationErrorWithExitCode2(t *testing.T) {
 func TestRunRefusesACertificateOfAnotherHost(t *testing.T) {
 	env, _ := baseEnv(t, "node2")
 	var stderr syncBuffer
-	code := run(t.Context(), nil, func(k string) string { return env[k] }, &stderr)
+	code := run(t.Context(), nil, func(k string) string { return env[k] }, io.Discard, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), `is for e2l.host \"node2\", not for this host \"node1\"`) {
 		t.Errorf("code %d, stderr %s", code, stderr.String())
 	}
@@ -135,7 +135,7 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 	var stderr syncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &stderr) }()
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + listen + path)
@@ -165,7 +165,7 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 		t.Errorf("healthz = %d", code)
 	}
 	var probeOut syncBuffer
-	if code := run(t.Context(), []string{"healthcheck"}, func(k string) string { return env[k] }, &probeOut); code != 0 {
+	if code := run(t.Context(), []string{"healthcheck"}, func(k string) string { return env[k] }, io.Discard, &probeOut); code != 0 {
 		t.Errorf("healthcheck of a running collector = %d: %s", code, probeOut.String())
 	}
 	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "e2l_collector_docker_stream_up 1") ||
@@ -182,7 +182,7 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("run did not return after cancel")
 	}
-	if code := run(t.Context(), []string{"healthcheck"}, func(k string) string { return env[k] }, &probeOut); code != 1 ||
+	if code := run(t.Context(), []string{"healthcheck"}, func(k string) string { return env[k] }, io.Discard, &probeOut); code != 1 ||
 		!strings.Contains(probeOut.String(), "healthcheck: probe") {
 		t.Errorf("healthcheck of a stopped collector = %d: %s", code, probeOut.String())
 	}
@@ -210,7 +210,7 @@ func TestRunWithASyntheticDockerSourceSpoolsItsEvents(t *testing.T) {
 	var stderr syncBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &stderr) }()
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
 	spooled := func() bool {
 		resp, err := http.Get("http://" + listen + "/metrics")
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/e2l-project/e2l/internal/buildinfo"
 	"github.com/e2l-project/e2l/internal/query"
@@ -19,11 +20,14 @@ type app struct {
 	stdout, stderr io.Writer
 	conn           connFlags
 	trust          trustFlags
+	indexDSN       string
+	runBlocks      int
+	logger         *zap.Logger
 	now            func() time.Time
 }
 
 func newApp(getenv func(string) string, stdout, stderr io.Writer) *app {
-	return &app{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now}
+	return &app{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now, logger: zap.NewNop()}
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -47,9 +51,10 @@ the channel will do (an org admin, a user, a host).`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	a.conn.register(root)
 	a.trust.registerFile(root)
+	a.registerIndexFlag(root)
 	root.AddCommand(a.eventsCommand(), a.timelineCommand(), a.usageCommand(), a.hostsCommand(),
 		a.verifyCommand(), a.exportCommand(), a.receiptCommand(), a.verifyReceiptCommand(),
-		a.trustCommand(), a.hostCommand())
+		a.trustCommand(), a.hostCommand(), a.indexCommand())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	return root
 }

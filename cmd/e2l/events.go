@@ -31,13 +31,14 @@ func (a *app) eventsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events",
 		Short: "List records: a host's chain, a container's or service's, or by type and time",
-		Long: `List records from the ledger, following the chaincode's pagination.
+		Long: `List records from the audit index (see "e2l index"), caught up with the
+channel first.
 
-  --host H [--from-seq N] [--to-seq M]   the host's chain in seq order (QueryChain)
-  --actor ID                              a container's or service's records (QueryTimeline)
+  --host H [--from-seq N] [--to-seq M]   the host's chain in seq order
+  --actor ID                              a container's or service's records (audit index)
   --type T [--action A] [--since] [--until]  by Docker event type (container, service, ...)
                                           or record kind (gap, heartbeat, start, stop,
-                                          snapshot), in time order (QueryByType)
+                                          snapshot), in time order (audit index)
   --watch                                 stream records as blocks commit (from the next
                                           block, or --start-block); the filters above apply
 
@@ -91,11 +92,6 @@ func (a *app) events(ctx context.Context, f eventsFlags) error {
 			return usageError{err}
 		}
 	}
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	t := newTable(a.stdout, f.output, recordHeader...)
 	full := f.output != formatTable
 	each := func(st audit.Stored) error {
@@ -104,17 +100,28 @@ func (a *app) events(ctx context.Context, f eventsFlags) error {
 		return nil
 	}
 	if f.watch {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
 		t.stream = true
 		_ = t.flush() // the header
 		return a.watch(ctx, c, f, from, to, t)
 	}
+	li, err := a.openIndex(ctx)
+	if err != nil {
+		return err
+	}
+	defer li.Close()
+	src := indexRecords{li.st}
 	switch {
 	case f.host != "":
-		err = c.Chain(ctx, f.host, f.fromSeq, f.toSeq, each)
+		err = src.Chain(ctx, f.host, f.fromSeq, f.toSeq, each)
 	case f.actor != "":
-		err = c.Timeline(ctx, f.actor, each)
+		err = src.Timeline(ctx, f.actor, each)
 	default:
-		err = c.ByType(ctx, f.typ, f.action, from, to, each)
+		err = src.ByType(ctx, f.typ, f.action, from, to, each)
 	}
 	if err != nil {
 		return err

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/e2l-project/e2l/internal/audit"
-	"github.com/e2l-project/e2l/internal/query"
+	"github.com/e2l-project/e2l/internal/index"
 )
 
 func (a *app) timelineCommand() *cobra.Command {
@@ -20,11 +19,10 @@ func (a *app) timelineCommand() *cobra.Command {
 		Long: `Show a container's or service's records in time order with the time since the
 previous step and since the first.
 
-A full 64-hex ID is looked up directly (QueryTimeline: one index range).
-Anything else (a name, or a short ID prefix) is resolved by scanning every
-container and service event on the ledger (QueryByType container and service,
-paged): the cost grows with the ledger, so prefer full IDs on large ledgers.
-Every ID that ever carried the name is shown (names are reused).`,
+The records come from the audit index (see "e2l index"), caught up first. A
+full 64-hex ID is looked up directly; anything else (a name, or an ID prefix
+of at least 4 characters) is resolved through the index's names. Every ID
+that ever carried the name is shown (names are reused).`,
 		Example: `  e2l timeline web
   e2l timeline 3f4e...c2 --output json`,
 		Args: args(cobra.ExactArgs(1)),
@@ -38,14 +36,15 @@ func (a *app) timeline(ctx context.Context, who, output string) error {
 	if err := checkFormat(output); err != nil {
 		return err
 	}
-	c, err := a.client()
+	li, err := a.openIndex(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer li.Close()
+	c := indexRecords{li.st}
 	actors := []string{who}
 	if !isHex64(who) {
-		if actors, err = resolveActor(ctx, c, who); err != nil {
+		if actors, err = resolveActor(ctx, li.st, who); err != nil {
 			return err
 		}
 	}
@@ -80,39 +79,21 @@ func (a *app) timeline(ctx context.Context, who, output string) error {
 			return err
 		}
 		if step == 0 {
-			return fmt.Errorf("no record about %s on channel %s", actor, c.Channel())
+			return fmt.Errorf("no record about %s on channel %s", actor, li.c.Channel())
 		}
 	}
 	return t.flush()
 }
 
 // resolveActor finds the IDs of containers and services whose name is
-// name, or whose ID starts with it, by scanning every container and service
-// event.
-func resolveActor(ctx context.Context, c *query.Client, name string) ([]string, error) {
-	var ids []string
-	seen := map[string]bool{}
-	scanned := 0
-	for _, typ := range []string{"container", "service"} {
-		if err := c.ByType(ctx, typ, "", 0, query.MaxTime, func(st audit.Stored) error {
-			scanned++
-			s := show(st)
-			if s.Record == nil || s.Record.Event == nil {
-				return nil
-			}
-			e := s.Record.Event
-			hit := e.Attrs.Name == name || (len(name) >= 4 && strings.HasPrefix(e.Actor, name))
-			if hit && !seen[e.Actor] {
-				seen[e.Actor] = true
-				ids = append(ids, e.Actor)
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+// name, or whose ID starts with it (at least 4 characters), in the index.
+func resolveActor(ctx context.Context, st *index.Store, name string) ([]string, error) {
+	ids, err := st.Actors(ctx, name, 4)
+	if err != nil {
+		return nil, err
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("no container or service named %q or with an ID starting with it (scanned %d container and service records)", name, scanned)
+		return nil, fmt.Errorf("no container or service named %q or with an ID starting with it", name)
 	}
 	return ids, nil
 }

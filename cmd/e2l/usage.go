@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,8 +30,8 @@ RUNNING + PAUSED is the time from start to die that docker inspect reports
 (State.StartedAt … State.FinishedAt). Intervals are clipped to the window. An interval that overlaps a gap record of
 its host, a missing or altered stretch of the host's chain, or the time after
 the host's last record is counted as UNCERTAIN, never silently counted as
-running nor dropped. Every host's whole chain is fetched and checked (cost:
-the whole ledger).`,
+running nor dropped. Every host's whole chain is read from the audit index
+(caught up first) and checked.`,
 		Example: `  e2l usage --from 2026-01-01 --to now --by service
   e2l usage --from 24h --to now --by label=com.example.team --intervals`,
 		Args: args(cobra.NoArgs),
@@ -61,20 +62,16 @@ func (a *app) usage(ctx context.Context, f usageFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	c, err := a.client()
+	li, err := a.openIndex(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	hcs, err := everyChain(ctx, c)
+	defer li.Close()
+	inputs, err := indexRecords{li.st}.usageInputs(ctx, strings.HasPrefix(f.by, "label="))
 	if err != nil {
 		return err
 	}
-	chains := make([]*audit.Chain, len(hcs))
-	for i, hc := range hcs {
-		chains[i] = hc.chain
-	}
-	rows, ivs, err := audit.ComputeUsage(chains, audit.UsageOptions{From: from, To: to, By: f.by})
+	rows, ivs, err := audit.UsageOf(inputs, audit.UsageOptions{From: from, To: to, By: f.by})
 	if err != nil {
 		return usageError{err}
 	}

@@ -108,13 +108,23 @@ period); the stretch is checked as a chain from its first seq, so a record
 deleted inside it is caught. Heartbeat staleness is judged only when the
 selection runs to the chains' ends.
 
+With --index (or E2L_INDEX) the audit index is verified instead, and only
+what arrived since its last run is checked again: the index verified each
+block when it indexed it (everything above but the chains); verify catches
+it up, checks every chain over all its rows in the database, recomputes each
+block's digest from its rows and compares it with the digests stored at
+indexing and with the root this auditor recorded at its last run (kept in
+$XDG_STATE_HOME/e2l, outside the database). A block whose rows changed is
+read from the ledger and every row that differs is named.
+
 Missing records at the end of a chain cannot be told from records not yet
 written: watch heartbeat staleness for that. Exits 1 when anything fails; each
 problem names the record (host, seq, id).`,
 		Example: `  e2l verify
   e2l verify --host vm --from 100 --to 200
   e2l verify --since 2026-11-01 --until 2026-12-01
-  e2l verify --archive ledger.e2l.gz`,
+  e2l verify --archive ledger.e2l.gz
+  e2l verify --index ~/.cache/e2l/index.db`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.verify(cmd.Context(), f) },
 	}
@@ -126,6 +136,17 @@ problem names the record (host, seq, id).`,
 func (a *app) verify(ctx context.Context, f verifyFlags) error {
 	if f.output != "text" && f.output != formatJSON {
 		return usageError{fmt.Errorf("--output %q: want text or json", f.output)}
+	}
+	if a.indexDSN != "" || a.getenv("E2L_INDEX") != "" {
+		switch {
+		case f.archive != "":
+			return usageError{errors.New("verify: --archive verifies a file; --index (or E2L_INDEX) verifies the index: give one")}
+		case f.host != "" || f.from != 0 || f.to != 0 || f.since != "" || f.until != "":
+			return usageError{errors.New("verify: --index verifies the whole index, incrementally; --host, --from, --to, --since and --until select what verify fetches from the ledger without --index")}
+		case f.minOrgs != 0:
+			return usageError{errors.New("verify: --min-endorsing-orgs applies to verification from the ledger or an archive, not --index")}
+		}
+		return a.verifyIndex(ctx, f)
 	}
 	opt := audit.VerifyOptions{HeartbeatFactor: f.factor, Tx: audit.TxOptions{MinEndorsingOrgs: f.minOrgs}}
 	var arch *audit.Archive
@@ -237,7 +258,10 @@ func (a *app) fetchArchive(ctx context.Context, f verifyFlags) (*audit.Archive, 
 	if err != nil {
 		return nil, "", err
 	}
+	p := newCountLine(a.stderr, a.now, "verify: fetching the blocks of the records")
+	sel.Progress = p.show
 	arch, err := c.Archive(ctx, sel, a.now())
+	p.done()
 	return arch, anchor, err
 }
 

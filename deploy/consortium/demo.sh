@@ -36,7 +36,7 @@ export E2L_FABRIC_PEER_IMAGE=${FABRIC_PEER_IMAGE:-e2l-fabric-peer}:latest
 export E2L_FABRIC_ORDERER_IMAGE=${FABRIC_ORDERER_IMAGE:-e2l-fabric-orderer}:latest
 export E2L_FABRIC_CA_IMAGE=${FABRIC_CA_IMAGE:-e2l-fabric-ca}:latest
 export E2L_CHAINCODE_IMAGE=${CHAINCODE_IMAGE:-e2l-chaincode}:latest
-collector_image=${COLLECTOR_IMAGE:-e2l-collector}:latest
+collector_image=${COLLECTOR_IMAGE:-e2l-collector} # the stack takes the repository, and the tag as E2L_VERSION
 e2l=${E2L_CLI:-$root/.bin/e2l}
 
 say() { printf '[consortium] %s\n' "$*"; }
@@ -127,7 +127,7 @@ up() {
 	# missing parents private.
 	mkdir -p "$dir/node" && chmod 0755 "$dir" "$dir/node"
 	"$root/deploy/swarm/provision-node.sh" --from "$dir/Provider/hosts/$node" --to "$dir/node/identity" --host "$node" >/dev/null
-	E2L_DOCKER_GID=$(stat -c %g /var/run/docker.sock) E2L_COLLECTOR_IMAGE=$collector_image \
+	E2L_DOCKER_GID=$(stat -c %g /var/run/docker.sock) E2L_COLLECTOR_IMAGE=$collector_image E2L_VERSION=latest \
 		E2L_IDENTITY_DIR=$dir/node/identity E2L_METRICS_PORT=$metrics_port \
 		docker stack deploy --resolve-image never -c "$root/deploy/swarm/stack.yml" -c "$here/collector.yml" collector >/dev/null 2>&1
 	await_services collector

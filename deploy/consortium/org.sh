@@ -251,6 +251,7 @@ enroll-host)
 		E2L_MSP_ID=$E2L_ORG_MSP
 		E2L_PEER_ENDPOINTS=$(cat "$dir/consortium/peer-endpoints")
 		E2L_PEER_TLS_CA=$peers_ca
+		E2L_ORG_CA=$dir/nodes/ca/ca-cert.pem
 		E2L_CHANNEL=e2l
 		E2L_CHAINCODE=e2l
 	EOF

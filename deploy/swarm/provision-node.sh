@@ -3,7 +3,7 @@
 # collector service of deploy/swarm/stack.yml reads it. Run it ON the node,
 # as root, once per node and again after every re-enrollment.
 #
-#   provision-node.sh --from DIR [--to /etc/e2l/identity] [--uid 65532] [--host NAME]
+#   provision-node.sh --from DIR [--to /etc/e2l/identity] [--uid 65532] [--host NAME] [--ca FILE] [--org-ca FILE]
 #
 # --from  an enrolled host directory: cert.pem, key.pem and collector.env as
 #         `e2lnet enroll --host NAME` writes them (.e2l/network/hosts/NAME),
@@ -12,8 +12,9 @@
 #         E2L_PEER_TLS_CA, optionally E2L_PEER_TLS_SERVER_NAME).
 # --to    the node-local identity directory the stack mounts read-only
 #         (E2L_IDENTITY_DIR, default /etc/e2l/identity).
-# --uid   the collector's uid in the container (the stack's user:, 65532):
-#         it owns key.pem, mode 0400; nobody else on the node can read it.
+# --uid   the collector's uid in the container (the stack's user:, 65532),
+#         or the package's user (--uid e2l-collector): it owns key.pem, mode
+#         0400; nobody else on the node can read it.
 # --host  the node's name in the swarm; default: `docker info`'s Name, which
 #         is what {{.Node.Hostname}} gives the collector as E2L_HOST.
 #
@@ -21,6 +22,9 @@
 #   cert.pem  the host's certificate        0444
 #   key.pem   its private key               0400, owner --uid
 #   ca.pem    TLS root CAs of the peers     0444
+#   org-ca.pem  the org's root CA           0444, when collector.env names one
+#               (E2L_ORG_CA) or --org-ca is given: e2l-collector check
+#               verifies the certificate's chain against it
 #   collector.yml  mspId and peerEndpoints  0444 (E2L_CONFIG of the stack)
 #
 # Copy an enrolled directory to a remote node and run this there, e.g.:
@@ -40,8 +44,8 @@
 # `make register HOST= ORG= SWARM_ROLE=` registers). docs/operations.md.
 set -eu
 
-from="" to="/etc/e2l/identity" uid="65532" host="" ca=""
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+from="" to="/etc/e2l/identity" uid="65532" host="" ca="" org_ca=""
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 die() { echo "provision-node: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
     --uid) uid="$2"; shift 2 ;;
     --host) host="$2"; shift 2 ;;
     --ca) ca="$2"; shift 2 ;;
+    --org-ca) org_ca="$2"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "provision-node: unknown argument $1" >&2; usage ;;
   esac
@@ -67,6 +72,7 @@ endpoints=$(env_value E2L_PEER_ENDPOINTS)
 server_name=$(env_value E2L_PEER_TLS_SERVER_NAME)
 enrolled_host=$(env_value E2L_HOST)
 [ -n "$ca" ] || ca=$(env_value E2L_PEER_TLS_CA)
+[ -n "$org_ca" ] || org_ca=$(env_value E2L_ORG_CA)
 [ -n "$msp" ] || die "$from/collector.env has no E2L_MSP_ID"
 [ -n "$endpoints" ] || die "$from/collector.env has no E2L_PEER_ENDPOINTS"
 [ -r "$ca" ] || die "peers' TLS CA file '$ca' not readable (pass --ca FILE)"
@@ -92,6 +98,11 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$from/cert.pem" "$tmp/cert.pem"
 cp "$from/key.pem" "$tmp/key.pem"
 cp "$ca" "$tmp/ca.pem"
+if [ -n "$org_ca" ]; then
+  [ -r "$org_ca" ] || die "the org's root CA file '$org_ca' is not readable (pass --org-ca FILE)"
+  cp "$org_ca" "$tmp/org-ca.pem"
+  chmod 0444 "$tmp/org-ca.pem"
+fi
 {
   echo "# written by provision-node.sh from $from on $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "mspId: \"$msp\""

@@ -187,8 +187,7 @@ func CheckChain(host string, recs []Stored, opt ChainOptions) *Chain {
 			switch r.Kind {
 			case record.KindGap:
 				c.Gaps = append(c.Gaps, *s.sealed)
-				c.Findings = append(c.Findings, about(Info, s.st, "gap %s: from %s to %s, %d events known lost%s", r.Gap.Reason,
-					fmtTime(r.Gap.From), fmtTime(r.Gap.To), r.Gap.Lost, detail(r.Gap.Detail)))
+				c.Findings = append(c.Findings, GapFinding(s.st, r.Gap))
 			case record.KindHeartbeat:
 				c.LastHeartbeat = s.sealed
 			}
@@ -209,21 +208,55 @@ func CheckChain(host string, recs []Stored, opt ChainOptions) *Chain {
 		if factor <= 0 {
 			factor = DefaultHeartbeatFactor
 		}
-		switch {
-		case c.LastHeartbeat == nil:
-			c.Findings = append(c.Findings, Finding{Severity: Warning, Host: host, Problem: "no heartbeat on the ledger"})
-		case c.Stale(opt.Now, factor):
-			hb := c.LastHeartbeat
-			c.Findings = append(c.Findings, Finding{Severity: Warning, Host: host, Seq: hb.Record.Seq, ID: hb.ID,
-				Problem: fmt.Sprintf("stale heartbeat: the last one is from %s (%s ago), more than %g × its interval of %s",
-					fmtTime(hb.Record.Time), opt.Now.Sub(time.Unix(0, hb.Record.Time)).Round(time.Second), factor,
-					time.Duration(hb.Record.Heartbeat.IntervalMs)*time.Millisecond)})
+		if f, ok := HeartbeatFinding(host, c.LastHeartbeat, opt.Now, factor); ok {
+			c.Findings = append(c.Findings, f)
 		}
 	}
 	return c
 }
 
 const maxTime = int64(^uint64(0) >> 1)
+
+// GapFinding is the note a gap record makes in a verification.
+func GapFinding(st Stored, g *record.Gap) Finding {
+	return about(Info, st, "gap %s: from %s to %s, %d events known lost%s", g.Reason,
+		fmtTime(g.From), fmtTime(g.To), g.Lost, detail(g.Detail))
+}
+
+// HeartbeatFinding is the warning a host's last heartbeat (nil: none)
+// earns at now when it is missing or older than factor × its interval.
+func HeartbeatFinding(host string, hb *record.Sealed, now time.Time, factor float64) (Finding, bool) {
+	if hb == nil {
+		return Finding{Severity: Warning, Host: host, Problem: "no heartbeat on the ledger"}, true
+	}
+	c := Chain{LastHeartbeat: hb}
+	if !c.Stale(now, factor) {
+		return Finding{}, false
+	}
+	return Finding{Severity: Warning, Host: host, Seq: hb.Record.Seq, ID: hb.ID,
+		Problem: fmt.Sprintf("stale heartbeat: the last one is from %s (%s ago), more than %g × its interval of %s",
+			fmtTime(hb.Record.Time), now.Sub(time.Unix(0, hb.Record.Time)).Round(time.Second), factor,
+			time.Duration(hb.Record.Heartbeat.IntervalMs)*time.Millisecond)}, true
+}
+
+// recordFindings checks each record of a host on its own, as CheckChain
+// does before it looks at the chain: encoding, ID and hash, host, and the
+// forgeries found by the host registry.
+func recordFindings(host string, recs []Stored, forged map[string]Finding) []Finding {
+	var out []Finding
+	for _, st := range recs {
+		h, _ := st.Claimed()
+		if _, err := st.Sealed(); err != nil {
+			out = append(out, about(Error, st, "altered: %v", err))
+		} else if h != host {
+			out = append(out, about(Error, st, "belongs to host %q, found in the chain of %q", h, host))
+		}
+		if f, ok := forged[st.ID]; ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 func short(h string) string {
 	if len(h) > 12 {

@@ -49,9 +49,26 @@ func rwsetBytes(t testing.TB, ns string, kv *kvrwset.KVRWSet) []byte {
 		NsRwset: []*rwset.NsReadWriteSet{{Namespace: ns, Rwset: mustMarshal(t, kv)}}})
 }
 
-// recordKV is what RecordEvents reads and writes for a batch of new
-// records: each record key and chain slot read absent, then written.
+// recordKV is what RecordEvents (state layout 2) reads and writes for a
+// batch of new records: each chain slot read absent, then written with the
+// stored record, and the record's ID key written with its hash.
 func recordKV(t testing.TB, b record.Batch, creator keyPair, txID string, ts time.Time) *kvrwset.KVRWSet {
+	kv := &kvrwset.KVRWSet{}
+	for _, s := range b.Records {
+		seq20 := fmt.Sprintf("%020d", s.Record.Seq)
+		slot := compositeKey(keyTypeChain, s.Record.Host, seq20)
+		id := compositeKey(keyTypeRecord, s.ID, s.Record.Host, seq20)
+		kv.Reads = append(kv.Reads, &kvrwset.KVRead{Key: slot})
+		kv.Writes = append(kv.Writes, &kvrwset.KVWrite{Key: slot, Value: marshalStored(t, stored(s, creator, txID, ts))},
+			&kvrwset.KVWrite{Key: id, Value: []byte(s.Hash)})
+	}
+	return kv
+}
+
+// recordKVLayout1 is what RecordEvents of state layout 1 read and wrote:
+// each record key and chain slot read absent, then the stored record under
+// its ID key and its ID in its chain slot.
+func recordKVLayout1(t testing.TB, b record.Batch, creator keyPair, txID string, ts time.Time) *kvrwset.KVRWSet {
 	kv := &kvrwset.KVRWSet{}
 	for _, s := range b.Records {
 		rec := compositeKey(keyTypeRecord, s.ID)

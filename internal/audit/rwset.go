@@ -42,10 +42,14 @@ import (
 // version belongs to a block the evidence does not hold is taken on trust.
 
 // Composite key object types of the e2l chaincode (chaincode/keys.go).
+// State layout 2 (the chaincode's StateLayout) writes a record's chain slot
+// with the stored record and its ID key with its hash; layout 1 wrote the
+// stored record under its ID key, the ID into the chain slot, and a swarm
+// event once under its event key. Evidence of either layout is verified.
 const (
-	keyTypeRecord  = "rec"     // [recordID] → Stored, written once
-	keyTypeChain   = "chain"   // [host, seq20] → recordID, written once
-	keyTypeEvent   = "event"   // [eventID] → StoredEvent, written once
+	keyTypeRecord  = "rec"     // layout 2: [recordID, host, seq20] → hash; layout 1: [recordID] → Stored; written once
+	keyTypeChain   = "chain"   // layout 2: [host, seq20] → Stored; layout 1: → recordID; written once
+	keyTypeEvent   = "event"   // layout 1 only: [eventID] → StoredEvent, written once
 	keyTypeHostReg = "hostreg" // [host] → wire.HostRegistration
 )
 
@@ -277,8 +281,10 @@ func others(n int, what string) string {
 	}
 }
 
-// recordWriteProblems checks that the record's transaction wrote it: its
-// record key with the stored value, and its chain slot with its ID.
+// recordWriteProblems checks that the record's transaction wrote it: in
+// state layout 2 its chain slot with the stored value and its ID key with
+// its hash; in layout 1 (a transaction that wrote the record's one-part ID
+// key) its ID key with the stored value and its chain slot with its ID.
 func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
 	if tx.Err != nil {
 		return nil
@@ -287,22 +293,33 @@ func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
 		return []string{err.Error()}
 	}
 	var p []string
-	recKey := compositeKey(keyTypeRecord, st.ID)
-	switch w := rws.write(tx, recKey); {
-	case w == nil || w.GetIsDelete():
-		p = append(p, fmt.Sprintf("its transaction %s did not write its record key %s: the ledger's entry for this record is not from that transaction", tx.ID, keyString(recKey)))
-	default:
-		var got Stored
-		if err := json.Unmarshal(w.GetValue(), &got); err != nil {
-			p = append(p, fmt.Sprintf("its transaction %s wrote a value under its record key that does not decode: %v", tx.ID, err))
-		} else if d := storedDiff(got, st); d != "" {
-			p = append(p, fmt.Sprintf("its transaction %s wrote another value under its record key (%s differs)", tx.ID, d))
+	host, seq := st.Claimed()
+	seq20 := fmt.Sprintf("%020d", seq)
+	chainKey := compositeKey(keyTypeChain, host, seq20)
+	storedUnder := func(k, what string) {
+		switch w := rws.write(tx, k); {
+		case w == nil || w.GetIsDelete():
+			p = append(p, fmt.Sprintf("its transaction %s did not write its %s %s: the ledger's entry for this record is not from that transaction", tx.ID, what, keyString(k)))
+		default:
+			var got Stored
+			if err := json.Unmarshal(w.GetValue(), &got); err != nil {
+				p = append(p, fmt.Sprintf("its transaction %s wrote a value under its %s that does not decode: %v", tx.ID, what, err))
+			} else if d := storedDiff(got, st); d != "" {
+				p = append(p, fmt.Sprintf("its transaction %s wrote another value under its %s (%s differs)", tx.ID, what, d))
+			}
 		}
 	}
-	host, seq := st.Claimed()
-	chainKey := compositeKey(keyTypeChain, host, fmt.Sprintf("%020d", seq))
-	if w := rws.write(tx, chainKey); w == nil || w.GetIsDelete() || string(w.GetValue()) != st.ID {
-		p = append(p, fmt.Sprintf("its transaction %s did not write it into chain slot %s", tx.ID, keyString(chainKey)))
+	if oldKey := compositeKey(keyTypeRecord, st.ID); rws.write(tx, oldKey) != nil { // layout 1
+		storedUnder(oldKey, "record key")
+		if w := rws.write(tx, chainKey); w == nil || w.GetIsDelete() || string(w.GetValue()) != st.ID {
+			p = append(p, fmt.Sprintf("its transaction %s did not write it into chain slot %s", tx.ID, keyString(chainKey)))
+		}
+		return p
+	}
+	storedUnder(chainKey, "chain slot")
+	idKey := compositeKey(keyTypeRecord, st.ID, host, seq20)
+	if w := rws.write(tx, idKey); w == nil || w.GetIsDelete() || string(w.GetValue()) != st.Hash {
+		p = append(p, fmt.Sprintf("its transaction %s did not write its ID key %s with its hash", tx.ID, keyString(idKey)))
 	}
 	return p
 }

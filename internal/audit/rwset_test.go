@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset/kvrwset"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -80,21 +81,30 @@ func TestVerifyCatchesAWriteOnceKeyWrittenTwice(t *testing.T) {
 }
 
 func TestVerifyChecksThatTheTransactionWroteTheRecord(t *testing.T) {
+	type layout func(t testing.TB, b record.Batch, creator keyPair, txID string, ts time.Time) *kvrwset.KVRWSet
 	tests := []struct {
-		name string
-		kv   func(kv *kvrwset.KVRWSet)
-		want string
+		name   string
+		layout layout
+		kv     func(kv *kvrwset.KVRWSet)
+		want   string // "" for no error
 	}{
-		{"a transaction that wrote nothing", func(kv *kvrwset.KVRWSet) { kv.Writes = nil },
-			"did not write its record key rec["},
-		{"a transaction that wrote another value", func(kv *kvrwset.KVRWSet) {
+		{"layout 2 as written", recordKV, func(*kvrwset.KVRWSet) {}, ""},
+		{"layout 1 as written", recordKVLayout1, func(*kvrwset.KVRWSet) {}, ""},
+		{"a transaction that wrote nothing", recordKV, func(kv *kvrwset.KVRWSet) { kv.Writes = nil },
+			"did not write its chain slot chain[node1, 00000000000000000001]"},
+		{"a transaction that wrote another value", recordKV, func(kv *kvrwset.KVRWSet) {
+			kv.Writes[0].Value = []byte(strings.Replace(string(kv.Writes[0].Value), `"msp":"ProviderMSP"`, `"msp":"UserMSP"`, 1))
+		}, "wrote another value under its chain slot (msp differs)"},
+		{"a transaction that wrote another hash under the ID key", recordKV, func(kv *kvrwset.KVRWSet) { kv.Writes[1].Value = []byte("x") },
+			"did not write its ID key rec["},
+		{"a layout 1 transaction that wrote another value", recordKVLayout1, func(kv *kvrwset.KVRWSet) {
 			kv.Writes[0].Value = []byte(strings.Replace(string(kv.Writes[0].Value), `"msp":"ProviderMSP"`, `"msp":"UserMSP"`, 1))
 		}, "wrote another value under its record key (msp differs)"},
-		{"a transaction that wrote another record into the chain slot", func(kv *kvrwset.KVRWSet) { kv.Writes[1].Value = []byte("x") },
+		{"a layout 1 transaction that wrote another record into the chain slot", recordKVLayout1, func(kv *kvrwset.KVRWSet) { kv.Writes[1].Value = []byte("x") },
 			"did not write it into chain slot chain[node1, 00000000000000000001]"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name+" is caught", func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
 			reg := newRegistry(w)
 			reg.register("node1", "ProviderMSP", "manager")
@@ -102,14 +112,21 @@ func TestVerifyChecksThatTheTransactionWroteTheRecord(t *testing.T) {
 			b := record.Batch{Records: []record.Sealed{s}}
 			creator := w.host("node1")
 			txID, ts := w.nextTx()
-			kv := recordKV(t, b, creator, txID, ts)
+			kv := tc.layout(t, b, creator, txID, ts)
 			tc.kv(kv)
 			batch, _ := json.Marshal(b)
 			env, _, _ := w.invoke(creator, []string{"RecordEvents", string(batch)}, kv)
 			w.blocks = append(w.blocks, w.block([][]byte{env}, nil))
 			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs, Blocks: w.blocks,
 				Hosts: reg.hosts(), Records: []Stored{stored(s, creator, txID, ts)}}
-			wantError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "node1", 1, tc.want)
+			rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)})
+			if tc.want == "" {
+				if rep.Failed() {
+					t.Fatalf("errors: %v", rep.Findings)
+				}
+				return
+			}
+			wantError(t, rep, "node1", 1, tc.want)
 		})
 	}
 }

@@ -72,6 +72,45 @@ const ServiceLabel = "com.docker.swarm.service.name"
 // dropped. A container running at the host's last record runs on to To,
 // uncertain after that record.
 func ComputeUsage(chains []*Chain, opt UsageOptions) ([]UsageRow, []Interval, error) {
+	in := make([]UsageInput, len(chains))
+	for i, c := range chains {
+		in[i] = usageInput(c)
+	}
+	return UsageOf(in, opt)
+}
+
+// UsageInput is what usage needs of one host's chain: the time of its
+// first record and the latest time of any, its container events in chain
+// order, its gap records' spans and its holes (missing or untrusted
+// stretches). An audit index gives it without reading every record.
+type UsageInput struct {
+	Host                string
+	FirstTime, LastTime int64
+	Events              []record.Record // container events, in seq order
+	Gaps                []TimeRange
+	Holes               []TimeRange
+}
+
+func usageInput(c *Chain) UsageInput {
+	in := UsageInput{Host: c.Host, Holes: c.Holes}
+	for _, g := range c.Gaps {
+		in.Gaps = append(in.Gaps, TimeRange{g.Record.Gap.From, g.Record.Gap.To})
+	}
+	for i, s := range c.Records {
+		r := s.Record
+		if i == 0 {
+			in.FirstTime = r.Time
+		}
+		in.LastTime = max(in.LastTime, r.Time)
+		if r.Kind == record.KindEvent && r.Event.Type == "container" {
+			in.Events = append(in.Events, r)
+		}
+	}
+	return in
+}
+
+// UsageOf is ComputeUsage over hosts' usage inputs.
+func UsageOf(inputs []UsageInput, opt UsageOptions) ([]UsageRow, []Interval, error) {
 	if opt.To < opt.From {
 		return nil, nil, fmt.Errorf("usage: window ends (%s) before it starts (%s)", fmtTime(opt.To), fmtTime(opt.From))
 	}
@@ -84,8 +123,8 @@ func ComputeUsage(chains []*Chain, opt UsageOptions) ([]UsageRow, []Interval, er
 		return nil, nil, fmt.Errorf("usage: --by %q: want service, host, container or label=KEY", opt.By)
 	}
 	var all []Interval
-	for _, c := range chains {
-		all = append(all, chainIntervals(c)...)
+	for _, in := range inputs {
+		all = append(all, hostIntervals(in)...)
 	}
 	// Attributes and grouping.
 	var out []Interval
@@ -160,17 +199,13 @@ type ctrState struct {
 	uncertainStart    string // why the open interval's start is uncertain
 }
 
-func chainIntervals(c *Chain) []Interval {
+func hostIntervals(in UsageInput) []Interval {
 	var out []Interval
 	ctrs := map[string]*ctrState{}
-	var firstTime, lastTime int64
-	var spans []TimeRange // gaps and holes of the host
-	for _, g := range c.Gaps {
-		spans = append(spans, TimeRange{g.Record.Gap.From, g.Record.Gap.To})
-	}
-	spans = append(spans, c.Holes...)
+	firstTime, lastTime := in.FirstTime, in.LastTime
+	spans := append(append([]TimeRange{}, in.Gaps...), in.Holes...) // gaps and holes of the host
 	interval := func(s *ctrState, from, to int64) Interval {
-		return Interval{Host: c.Host, Container: s.id, Name: s.name, State: s.state, From: from, To: to, service: s.service, labels: s.labels}
+		return Interval{Host: in.Host, Container: s.id, Name: s.name, State: s.state, From: from, To: to, service: s.service, labels: s.labels}
 	}
 	// closeAt ends the container's open interval at t and leaves it in
 	// state next from t on.
@@ -191,12 +226,7 @@ func chainIntervals(c *Chain) []Interval {
 		out = append(out, iv)
 		s.state, s.since, s.uncertainStart = next, t, ""
 	}
-	for _, s := range c.Records {
-		r := s.Record
-		if firstTime == 0 {
-			firstTime = r.Time
-		}
-		lastTime = max(lastTime, r.Time)
+	for _, r := range in.Events {
 		if r.Kind != record.KindEvent || r.Event.Type != "container" {
 			continue
 		}

@@ -31,8 +31,11 @@ type Config struct {
 	PeerEndpoints []string `yaml:"peerEndpoints"`
 	PeerTLSCA     string   `yaml:"peerTlsCa"`
 	PeerTLSName   string   `yaml:"peerTlsServerName"`
-	Channel       string   `yaml:"channel"`
-	Chaincode     string   `yaml:"chaincode"`
+	// OrgCA and ClockURLs are read by `e2l-collector check` only.
+	OrgCA     string   `yaml:"orgCa"`
+	ClockURLs []string `yaml:"clockUrls"`
+	Channel   string   `yaml:"channel"`
+	Chaincode string   `yaml:"chaincode"`
 
 	DockerHost        string        `yaml:"dockerHost"`
 	EventFilter       string        `yaml:"eventFilter"`
@@ -49,6 +52,9 @@ type Config struct {
 	Listen      string        `yaml:"listen"`
 	ReadyWindow time.Duration `yaml:"readyWindow"`
 	LogLevel    string        `yaml:"logLevel"`
+	// Preflight runs the checks of `e2l-collector check` before starting;
+	// a failure that blocks (internal/preflight) stops the collector.
+	Preflight bool `yaml:"preflight"`
 
 	// Derived by Validate.
 	Filter dockerwatch.Filter `yaml:"-"`
@@ -70,9 +76,9 @@ func Defaults(getenv func(string) string) Config {
 		HeartbeatInterval: 30 * time.Second,
 		SpoolDir:          "/var/lib/e2l-collector",
 		SpoolMaxBytes:     256 << 20,
-		BatchMax:          50,
+		BatchMax:          100,
 		BatchDelay:        200 * time.Millisecond,
-		MaxInFlight:       8,
+		MaxInFlight:       32,
 		DrainTimeout:      10 * time.Second,
 		Listen:            ":9464",
 		ReadyWindow:       2 * time.Minute,
@@ -84,6 +90,7 @@ func Defaults(getenv func(string) string) Config {
 // how to set it from a string.
 type option struct {
 	flag, env, usage string
+	isBool           bool // --flag alone means --flag=true
 	set              func(c *Config, v string) error
 	get              func(c *Config) string
 }
@@ -133,10 +140,39 @@ func list(p func(*Config) *[]string) (func(*Config, string) error, func(*Config)
 		}
 }
 
+func boolean(p func(*Config) *bool) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("not a boolean (true, false): %q", v)
+			}
+			*p(c) = b
+			return nil
+		}, func(c *Config) string {
+			return strconv.FormatBool(*p(c))
+		}
+}
+
 func opt(flag, env, usage string, sg func() (func(*Config, string) error, func(*Config) string)) option {
 	s, g := sg()
 	return option{flag: flag, env: env, usage: usage, set: s, get: g}
 }
+
+func boolOpt(flag, env, usage string, sg func() (func(*Config, string) error, func(*Config) string)) option {
+	o := opt(flag, env, usage, sg)
+	o.isBool = true
+	return o
+}
+
+// flagValue is a setting's flag: its text, applied by the option's set.
+type flagValue struct {
+	text   string
+	isBool bool
+}
+
+func (v *flagValue) String() string     { return v.text }
+func (v *flagValue) Set(s string) error { v.text = s; return nil }
+func (v *flagValue) IsBoolFlag() bool   { return v.isBool }
 
 // options lists every setting in documentation order.
 func options() []option {
@@ -168,6 +204,14 @@ func options() []option {
 		opt("peer-tls-server-name", "E2L_PEER_TLS_SERVER_NAME", "TLS server name to verify for every peer (default: the endpoint's host)",
 			func() (func(*Config, string) error, func(*Config) string) {
 				return str(func(c *Config) *string { return &c.PeerTLSName })
+			}),
+		opt("org-ca", "E2L_ORG_CA", "PEM file of the organisation's root CA that issued the certificate (check only: the certificate chain)",
+			func() (func(*Config, string) error, func(*Config) string) {
+				return str(func(c *Config) *string { return &c.OrgCA })
+			}),
+		opt("clock-urls", "E2L_CLOCK_URLS", "comma-separated URLs whose HTTP Date header check compares the clock with, e.g. the peers' operations endpoints (check only)",
+			func() (func(*Config, string) error, func(*Config) string) {
+				return list(func(c *Config) *[]string { return &c.ClockURLs })
 			}),
 		opt("channel", "E2L_CHANNEL", "Fabric channel",
 			func() (func(*Config, string) error, func(*Config) string) {
@@ -225,6 +269,10 @@ func options() []option {
 			func() (func(*Config, string) error, func(*Config) string) {
 				return str(func(c *Config) *string { return &c.LogLevel })
 			}),
+		boolOpt("preflight", "E2L_PREFLIGHT", "run the checks of `e2l-collector check` first; stop when one that waiting cannot fix fails",
+			func() (func(*Config, string) error, func(*Config) string) {
+				return boolean(func(c *Config) *bool { return &c.Preflight })
+			}),
 	}
 }
 
@@ -241,8 +289,9 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	file := fs.String("config", getenv("E2L_CONFIG"), "YAML or JSON configuration file (env E2L_CONFIG)")
 	vals := make([]*string, len(opts))
 	for i, o := range opts {
-		def := o.get(&cfg)
-		vals[i] = fs.String(o.flag, def, o.usage+" (env "+o.env+")")
+		v := &flagValue{text: o.get(&cfg), isBool: o.isBool}
+		fs.Var(v, o.flag, o.usage+" (env "+o.env+")")
+		vals[i] = &v.text
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

@@ -86,3 +86,61 @@ func TestABadEnvironmentValueIsNamed(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestTheCheckSettingsAndThePreflightSwitch(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "the preflight is off by default", check: func(t *testing.T, c Config) {
+			if c.Preflight || c.OrgCA != "" || len(c.ClockURLs) != 0 {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "--preflight alone turns it on", args: []string{"--preflight"}, check: func(t *testing.T, c Config) {
+			if !c.Preflight {
+				t.Error("preflight off")
+			}
+		}},
+		{name: "E2L_PREFLIGHT=true turns it on", env: map[string]string{"E2L_PREFLIGHT": "true"}, check: func(t *testing.T, c Config) {
+			if !c.Preflight {
+				t.Error("preflight off")
+			}
+		}},
+		{name: "--preflight=false overrides the environment", args: []string{"--preflight=false"}, env: map[string]string{"E2L_PREFLIGHT": "true"},
+			check: func(t *testing.T, c Config) {
+				if c.Preflight {
+					t.Error("preflight on")
+				}
+			}},
+		{name: "a bad boolean is named", env: map[string]string{"E2L_PREFLIGHT": "yes please"}, wantErr: `E2L_PREFLIGHT: not a boolean (true, false): "yes please"`},
+		{name: "the org CA and the clock URLs are read", env: map[string]string{"E2L_ORG_CA": "/etc/e2l/identity/org-ca.pem",
+			"E2L_CLOCK_URLS": "http://peer0:9443/healthz, http://peer1:9443/healthz"}, check: func(t *testing.T, c Config) {
+			if c.OrgCA != "/etc/e2l/identity/org-ca.pem" || len(c.ClockURLs) != 2 || c.ClockURLs[1] != "http://peer1:9443/healthz" {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := map[string]string{}
+			for k, v := range tc.env {
+				e[k] = v
+			}
+			c, err := Load(append([]string{"--config", "testdata/good.yml"}, tc.args...), env(e), io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}

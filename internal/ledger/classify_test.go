@@ -77,9 +77,9 @@ func TestClassifyGatewayErrors(t *testing.T) {
 			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
 				recordRefusal(wire.CodeInvalidBatch, "hash: does not match the record's canonical encoding"))
 		}, stageEndorse, reasonRefused, classRefused, 3, true, false, false, false},
-		{"too many writes is refused at the record that crosses the bound", func(g *fakeGateway) {
+		{"a chain fork is refused at its record", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",
-				recordRefusal(wire.CodeTooManyWrites, "the batch's state writes reach 8049 at this record"))
+				recordRefusal(wire.CodeChainFork, "host \"h\" seq 4 is already taken by record x"))
 		}, stageEndorse, reasonRefused, classRefused, 3, true, false, false, false},
 		{"text in the old free-text format is not a refusal", func(g *fakeGateway) {
 			g.endorseErr = gatewayError(t, codes.Aborted, "failed to endorse transaction",

@@ -25,8 +25,8 @@
 //     with capped, jittered exponential backoff; the records stay in the
 //     spool meanwhile, nothing is lost.
 //   - refused: the chaincode refuses a record (a wire.Refusal naming it,
-//     wire.ParseRefusal: conflict, chain-fork, future-dated, invalid-batch,
-//     too-many-writes) or the transaction is committed with another
+//     wire.ParseRefusal: conflict, chain-fork, future-dated, invalid-batch)
+//     or the transaction is committed with another
 //     validation code. A batch of several records is split (the named
 //     record alone, else in halves) until the refused records are isolated;
 //     those alone are dead-lettered in the spool, the rest are committed.
@@ -44,6 +44,6 @@
 // chaincode reports its records as duplicates.
 //
 // The chaincode's result (JSON {"records":[{"seq":1,"status":"written"},...]})
-// reports per record whether it was written, a duplicate or a witness; the
+// reports per record whether it was written or a duplicate; the
 // counts go to e2l_collector_ledger_committed_records_total{status}.
 package ledger

@@ -300,7 +300,7 @@ func (s *Submitter) committed(recs []record.Sealed, result []byte) {
 	if json.Unmarshal(result, &res) == nil && len(res.Records) == len(recs) {
 		for _, r := range res.Records {
 			switch r.Status {
-			case statusWritten, statusDuplicate, statusWitness:
+			case statusWritten, statusDuplicate:
 				counts[r.Status]++
 			default:
 				counts[statusUnknown]++

@@ -10,11 +10,10 @@ import (
 const (
 	statusWritten   = wire.StatusWritten
 	statusDuplicate = wire.StatusDuplicate
-	statusWitness   = wire.StatusWitness
 	statusUnknown   = "unknown" // the result did not say
 )
 
-var recordStatuses = []string{statusWritten, statusDuplicate, statusWitness, statusUnknown}
+var recordStatuses = []string{statusWritten, statusDuplicate, statusUnknown}
 
 type metrics struct {
 	inFlight      prometheus.Gauge
@@ -60,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "committed_records_total",
-			Help: "Records committed, by the chaincode's status (written, duplicate, witness, unknown).",
+			Help: "Records committed, by the chaincode's status (written, duplicate, unknown).",
 		}, []string{"status"}),
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "dead_lettered_records_total",

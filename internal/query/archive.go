@@ -17,6 +17,9 @@ type Selection struct {
 	Host           string
 	FromSeq, ToSeq uint64 // 0: open ends
 	Since, Until   int64  // unix ns, 0: open ends; not with a sequence range
+	// Progress, when set, is told how many of the selected records have
+	// their block fetched, after each block fetched.
+	Progress func(done, total int)
 }
 
 // Archive collects the evidence for verify and export: the selected
@@ -73,9 +76,13 @@ func (c *Client) Archive(ctx context.Context, sel Selection, now time.Time) (*au
 		a.Records = append(a.Records, recs...)
 	}
 	bs := blockSet{seen: map[string]bool{}, numbers: map[uint64]bool{}}
-	for _, st := range a.Records {
+	for i, st := range a.Records {
+		fetched := len(a.Blocks)
 		if err := bs.add(ctx, c, st.TxID, a); err != nil {
 			return nil, err
+		}
+		if sel.Progress != nil && (len(a.Blocks) > fetched || i == len(a.Records)-1) {
+			sel.Progress(i+1, len(a.Records))
 		}
 	}
 	regs, err := c.registryOf(ctx, a.Records)

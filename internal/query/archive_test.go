@@ -63,8 +63,6 @@ func TestArchiveHoldsTheRegistryOfItsHostsAndTheBlocksOfTheirHistory(t *testing.
 	}
 	p := &fakePeer{answer: func(c call) ([]byte, error) {
 		switch c.fn {
-		case "ListHosts":
-			return mustJSON(wire.HostPage{Hosts: []wire.HostInfo{{Host: "h1", MSP: "ProviderMSP"}}}), nil
 		case "QueryChain":
 			return mustJSON(page{Records: recs}), nil
 		case "ListRegistry":

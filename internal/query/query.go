@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/wire"
 )
 
@@ -77,15 +79,92 @@ func (c *Client) ChainRecords(ctx context.Context, host string, from, to uint64)
 	return recs, nil
 }
 
-// Timeline hands a container's or service's records to each, in time order.
+// Timeline hands a container's or service's records (its events, and
+// snapshots listing the container) to each, in time order. The ledger keeps
+// no index by actor (StateLayout 2): this reads every host's chain, which
+// the audit index (internal/index) avoids.
 func (c *Client) Timeline(ctx context.Context, actor string, each func(audit.Stored) error) error {
-	return c.pages(ctx, "QueryTimeline", []string{actor}, each)
+	return c.scan(ctx, func(r *record.Record) bool { return about(r, actor) }, each)
 }
 
 // ByType hands the records of a Docker event type (and action, all when
-// empty) or record kind with from <= time <= to to each, in time order.
+// empty) or record kind with from <= time <= to to each, in time order. Like
+// Timeline it reads every host's chain.
 func (c *Client) ByType(ctx context.Context, typ, action string, from, to int64, each func(audit.Stored) error) error {
-	return c.pages(ctx, "QueryByType", []string{typ, action, strconv.FormatInt(from, 10), strconv.FormatInt(to, 10)}, each)
+	return c.scan(ctx, func(r *record.Record) bool {
+		if r.Time < from || r.Time > to {
+			return false
+		}
+		if r.Kind != record.KindEvent {
+			return string(r.Kind) == typ && action == ""
+		}
+		return r.Event.Type == typ && (action == "" || r.Event.Action == action)
+	}, each)
+}
+
+// about says whether r is about actor: an event of it, or a snapshot
+// listing it.
+func about(r *record.Record, actor string) bool {
+	switch r.Kind {
+	case record.KindEvent:
+		return r.Event.Actor == actor
+	case record.KindSnapshot:
+		for _, ctr := range r.Snapshot.Containers {
+			if ctr.ID == actor {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scan reads every host's chain and hands the records keep accepts to each
+// in time order (then host, then seq). A record that does not decode is
+// handed on: the caller's verification names it.
+func (c *Client) scan(ctx context.Context, keep func(*record.Record) bool, each func(audit.Stored) error) error {
+	hs, err := c.Hosts(ctx)
+	if err != nil {
+		return err
+	}
+	type hit struct {
+		st   audit.Stored
+		time int64
+		host string
+		seq  uint64
+	}
+	var hits []hit
+	for _, h := range hs {
+		if err := c.Chain(ctx, h.Host, 1, MaxSeq, func(st audit.Stored) error {
+			r, err := record.DecodeRecord(st.Record)
+			if err != nil {
+				host, seq := st.Claimed()
+				hits = append(hits, hit{st: st, host: host, seq: seq})
+				return nil
+			}
+			if keep(&r) {
+				hits = append(hits, hit{st: st, time: r.Time, host: r.Host, seq: r.Seq})
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("chain of %s: %w", h.Host, err)
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		a, b := hits[i], hits[j]
+		if a.time != b.time {
+			return a.time < b.time
+		}
+		if a.host != b.host {
+			return a.host < b.host
+		}
+		return a.seq < b.seq
+	})
+	for _, h := range hits {
+		if err := each(h.st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Record returns the stored record with this ID, ErrNotFound when the
@@ -105,21 +184,25 @@ func (c *Client) Record(ctx context.Context, id string) (audit.Stored, error) {
 	return p.Records[0], nil
 }
 
-// Host is one host of ListHosts.
-type Host = wire.HostInfo
+// Host is one host of the host registry: every host that may write
+// records (RecordEvents refuses an unregistered one).
+type Host struct {
+	Host      string
+	MSP       string
+	SwarmRole string
+}
 
-// Hosts lists every host that wrote records, in name order.
+// Hosts lists every registered host, in name order.
 func (c *Client) Hosts(ctx context.Context) ([]Host, error) {
-	var out []Host
-	err := paged(ctx, c, "ListHosts", nil, func(b []byte) ([]Host, string, error) {
-		var p wire.HostPage
-		err := json.Unmarshal(b, &p)
-		return p.Hosts, p.Bookmark, err
-	}, func(h Host) error {
-		out = append(out, h)
-		return nil
-	})
-	return out, err
+	reg, err := c.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Host, 0, len(reg))
+	for _, r := range reg {
+		out = append(out, Host{Host: r.Host, MSP: r.MSP, SwarmRole: r.SwarmRole})
+	}
+	return out, nil
 }
 
 // HostRegistration returns the host registry's entry of a host (GetHost).

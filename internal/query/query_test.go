@@ -128,18 +128,18 @@ func TestPagination(t *testing.T) {
 			name:  "an empty page ends the loop even when it carries a bookmark",
 			pages: map[string][]byte{"": storedPage(t, "b1", "r1"), "b1": storedPage(t, "b2")},
 			query: func(c *Client, each func(audit.Stored) error) error {
-				return c.Timeline(t.Context(), "ctr", each)
+				return c.Chain(t.Context(), "node1", 3, 9, each)
 			},
 			wantIDs:   []string{"r1"},
-			wantCalls: []string{"e2l QueryTimeline ctr,1000,", "e2l QueryTimeline ctr,1000,b1"},
+			wantCalls: []string{"e2l QueryChain node1,3,9,1000,", "e2l QueryChain node1,3,9,1000,b1"},
 		},
 		{
 			name:  "an empty first page hands nothing",
 			pages: map[string][]byte{"": storedPage(t, "")},
 			query: func(c *Client, each func(audit.Stored) error) error {
-				return c.ByType(t.Context(), "container", "", 0, MaxTime, each)
+				return c.Chain(t.Context(), "node1", 1, MaxSeq, each)
 			},
-			wantCalls: []string{"e2l QueryByType container,,0,9223372036854775807,1000,"},
+			wantCalls: []string{"e2l QueryChain node1,1,18446744073709551615,1000,"},
 		},
 	}
 	for _, tt := range tests {
@@ -198,11 +198,11 @@ func TestPaginationStopsOnTheFirstError(t *testing.T) {
 	})
 }
 
-func TestHostsFollowsBookmarks(t *testing.T) {
+func TestHostsAreTheRegistryFollowingBookmarks(t *testing.T) {
 	page := func(bookmark string, hosts ...string) []byte {
-		p := wire.HostPage{Bookmark: bookmark, Count: len(hosts), Hosts: []wire.HostInfo{}}
+		p := wire.RegistryPage{Bookmark: bookmark, Count: len(hosts), Hosts: []wire.HostRegistration{}}
 		for _, h := range hosts {
-			p.Hosts = append(p.Hosts, wire.HostInfo{Host: h, MSP: "ProviderMSP"})
+			p.Hosts = append(p.Hosts, wire.HostRegistration{Host: h, MSP: "ProviderMSP", SwarmRole: wire.SwarmManager})
 		}
 		b, err := json.Marshal(p)
 		if err != nil {
@@ -222,7 +222,7 @@ func TestHostsFollowsBookmarks(t *testing.T) {
 	if !slices.Equal(names, []string{"h1", "h2", "h3"}) {
 		t.Errorf("hosts %v, want [h1 h2 h3]", names)
 	}
-	if want := []string{"e2l ListHosts 1000,", "e2l ListHosts 1000,h2"}; !slices.Equal(callStrings(p.calls), want) {
+	if want := []string{"e2l ListRegistry 1000,", "e2l ListRegistry 1000,h2"}; !slices.Equal(callStrings(p.calls), want) {
 		t.Errorf("calls %v, want %v", callStrings(p.calls), want)
 	}
 }

@@ -35,17 +35,13 @@ const (
 	CodeNotAManager Code = "not-a-manager"
 	// CodeNotAdmin: a registry write by an identity that is not an admin.
 	CodeNotAdmin Code = "not-admin"
-	// CodeTooManyWrites: the batch would cause more state writes than the
-	// chaincode's bound; the refusal names the record at which the bound
-	// is crossed.
-	CodeTooManyWrites Code = "too-many-writes"
 )
 
 // Codes returns every refusal code.
 func Codes() []Code {
 	return []Code{
 		CodeAccessDenied, CodeInvalidBatch, CodeFutureDated, CodeConflict, CodeChainFork, CodeBadArgument,
-		CodeCorruptState, CodeNotRegistered, CodeHostOwned, CodeNotAManager, CodeNotAdmin, CodeTooManyWrites,
+		CodeCorruptState, CodeNotRegistered, CodeHostOwned, CodeNotAManager, CodeNotAdmin,
 	}
 }
 

@@ -36,41 +36,17 @@ func (s Stored) Sealed() (record.Sealed, error) {
 	return sealed, nil
 }
 
-// StoredEvent is a swarm-scope event, stored once under its EventID however
-// many managers report it.
-type StoredEvent struct {
-	EventID     string          `json:"eventId"`
-	Hash        string          `json:"hash"`  // SHA-256 of Event, hex
-	Event       json.RawMessage `json:"event"` // record.Event.CanonicalEvent() of the first report
-	FirstRecord string          `json:"firstRecord"`
-	FirstHost   string          `json:"firstHost"`
-	TxID        string          `json:"txId"`
-}
-
-// Witness is one manager's report of a swarm event.
-type Witness struct {
-	Host     string `json:"host"`
-	RecordID string `json:"recordId"`
-	Hash     string `json:"hash"` // SHA-256 of this manager's canonical event, hex
-	// Divergent is true when this manager's event differs from the first
-	// report (beyond the time of a remove, which each manager stamps).
-	Divergent bool   `json:"divergent"`
-	TxID      string `json:"txId"`
-}
-
 // Statuses of a record in a RecordEvents result.
 const (
 	StatusWritten   = "written"   // stored now
 	StatusDuplicate = "duplicate" // already stored with the same hash: nothing written
-	StatusWitness   = "witness"   // stored now; its swarm event was already reported by another manager
 )
 
 // RecordStatus is the outcome for one record of a batch.
 type RecordStatus struct {
-	ID        string `json:"id"`
-	Seq       uint64 `json:"seq"`
-	Status    string `json:"status"`
-	Divergent bool   `json:"divergent,omitempty"` // a witness whose event differs
+	ID     string `json:"id"`
+	Seq    uint64 `json:"seq"`
+	Status string `json:"status"`
 }
 
 // Result is RecordEvents' answer.
@@ -79,7 +55,6 @@ type Result struct {
 	Host       string         `json:"host"`
 	Written    int            `json:"written"`
 	Duplicates int            `json:"duplicates"`
-	Witnesses  int            `json:"witnesses"`
 	Records    []RecordStatus `json:"records"`
 }
 
@@ -91,7 +66,6 @@ type Summary struct {
 	ToSeq      uint64 `json:"toSeq"`
 	Written    int    `json:"written"`
 	Duplicates int    `json:"duplicates"`
-	Witnesses  int    `json:"witnesses"`
 }
 
 // Page is a page of stored records.
@@ -99,36 +73,6 @@ type Page struct {
 	Records  []json.RawMessage `json:"records"` // Stored values
 	Bookmark string            `json:"bookmark"`
 	Count    int               `json:"count"`
-}
-
-// HostInfo is one host of ListHosts.
-type HostInfo struct {
-	Host string `json:"host"`
-	MSP  string `json:"msp"`
-	// LastHeartbeat is the host's heartbeat with the highest sequence
-	// number, nil when it has written none.
-	LastHeartbeat *Heartbeat `json:"lastHeartbeat"`
-}
-
-// Heartbeat locates a heartbeat record.
-type Heartbeat struct {
-	ID   string `json:"id"`
-	Seq  uint64 `json:"seq"`
-	Time int64  `json:"time"`
-}
-
-// HostPage is a page of hosts.
-type HostPage struct {
-	Hosts    []HostInfo `json:"hosts"`
-	Bookmark string     `json:"bookmark"`
-	Count    int        `json:"count"`
-}
-
-// EventInfo is GetEvent's answer: the event (nil when unknown) and every
-// manager's report of it, ordered by host.
-type EventInfo struct {
-	Event     *StoredEvent `json:"event"`
-	Witnesses []Witness    `json:"witnesses"`
 }
 
 // Claimed returns the host and seq the stored record claims, read leniently

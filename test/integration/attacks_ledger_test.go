@@ -123,10 +123,8 @@ func attackWorkerSwarmEvent(t *testing.T, f *attackFixture, ev *evidence) {
 	wc := &eventChain{host: worker.Host}
 	fake := wc.event(t, at, "service", "update", svc, attrs)
 	msg := requireRefused(t, cw, []string{"not-a-manager"}, "RecordEvents", batchJSON(t, record.Batch{Records: []record.Sealed{fake}}))
-	var info wire.EventInfo
-	evaluateJSON(t, cw, &info, "GetEvent", fake.Record.EventID())
-	if info.Event != nil || len(info.Witnesses) != 0 {
-		t.Fatalf("the worker's report is stored: %+v", info)
+	if reps := indexWitnesses(t, fake.Record.EventID()); len(reps) != 0 {
+		t.Fatalf("the worker's report is stored: %+v", reps)
 	}
 	requireChain(t, cw, worker.Host, "ProviderMSP", nil)
 
@@ -135,9 +133,8 @@ func attackWorkerSwarmEvent(t *testing.T, f *attackFixture, ev *evidence) {
 	mc := &eventChain{host: manager.Host}
 	real := mc.event(t, at, "service", "update", svc, attrs)
 	submitRecords(t, cm, record.Batch{Records: []record.Sealed{real}})
-	evaluateJSON(t, cm, &info, "GetEvent", real.Record.EventID())
-	if info.Event == nil || info.Event.FirstHost != manager.Host {
-		t.Fatalf("the stored event's first reporter is %q, want %s", mswFirstHost(info), manager.Host)
+	if reps := indexWitnesses(t, real.Record.EventID()); len(reps) != 1 || reps[0].Host != manager.Host || reps[0].ID != real.ID {
+		t.Fatalf("the event's reports in the index: %+v, want the manager's record %s", reps, real.ID)
 	}
 	wc = &eventChain{host: worker.Host}
 	local := wc.event(t, at, "container", "start", strings.Repeat("0a1b", 16), record.Attributes{Name: "task.1"})

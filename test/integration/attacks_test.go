@@ -55,7 +55,7 @@ func attacks() []attack {
 		{"record dated in the future", "Provider collector",
 			"refused `future-dated`, nothing written", "refused", attackFutureDated},
 		{"state-write flood", "Provider collector",
-			"refused `too-many-writes`, nothing written", "refused", attackWriteFlood},
+			"bounded by the state layout: commits with 2 writes per record (layout 1: one per container, refused `too-many-writes`)", "bounded", attackWriteFlood},
 		{"replayed transaction of another host", "anyone holding a committed envelope (an orderer org, a peer)",
 			"ordered but invalidated DUPLICATE_TXID by every peer; the host's chain unchanged", "invalidated", attackReplay},
 		{"archive of an impostor network", "anyone building a network from scratch with the same MSP names",

@@ -40,7 +40,17 @@ func (c e2lCLI) offline(args ...string) []string {
 // run runs the CLI and returns stdout, stderr and the exit code.
 func (c e2lCLI) run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	return runCmd(t, exec.CommandContext(t.Context(), c.bin, append(append([]string{}, c.conn...), args...)...))
+	return runCmd(t, c.command(t.Context(), args...))
+}
+
+// command is the CLI with its connection flags and args, its cache (the
+// default audit index) and state directories beside the trust file: the
+// test network's, fresh for each test binary.
+func (c e2lCLI) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.bin, append(append([]string{}, c.conn...), args...)...)
+	dir := filepath.Dir(c.trustFile)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_STATE_HOME="+filepath.Join(dir, "state"))
+	return cmd
 }
 
 func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {

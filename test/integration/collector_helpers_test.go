@@ -96,6 +96,9 @@ type collectorProc struct {
 	listen   string
 	spoolDir string
 	logPath  string
+	// argv, when set, is the command line run instead of the built
+	// collector (the .deb test's unit command under setpriv).
+	argv []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -182,7 +185,11 @@ func (c *collectorProc) cmdStart(bin string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	cmd := exec.Command(bin)
+	name, args := bin, []string(nil)
+	if len(c.argv) > 0 {
+		name, args = c.argv[0], c.argv[1:]
+	}
+	cmd := exec.Command(name, args...)
 	cmd.Env = c.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// If the test binary dies, so does the collector.

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
-
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
@@ -67,7 +65,7 @@ func TestCollectorRecordsAContainerLifecycle(t *testing.T) {
 	t.Run("the container's timeline holds its lifecycle in order, with its name, image and exit code", func(t *testing.T) {
 		var actions []string
 		var exitCode string
-		for _, s := range queryTimeline(t, e2lContract(connectGateway(t, id)), cid) {
+		for _, s := range sealedTimeline(t, cid) {
 			e := s.Record.Event
 			if s.Record.Kind != record.KindEvent || s.Record.Host != id.Host {
 				continue
@@ -329,30 +327,17 @@ func TestCollectorSurvivesSIGKILLMidBurst(t *testing.T) {
 	col.Stop()
 }
 
-// queryTimeline reads an actor's records with QueryTimeline, every page.
-func queryTimeline(t *testing.T, contract *client.Contract, actor string) []record.Sealed {
+// sealedTimeline is an actor's records from the test binary's audit index,
+// each re-verified.
+func sealedTimeline(t *testing.T, actor string) []record.Sealed {
 	t.Helper()
 	var out []record.Sealed
-	for bookmark, n := "", 0; n < 1000; n++ {
-		var p storedPage
-		raw, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "50", bookmark))
+	for _, st := range indexTimeline(t, actor) {
+		s, err := st.Sealed()
 		if err != nil {
-			t.Fatalf("QueryTimeline %s: %v", actor, describeGatewayError(err))
+			t.Fatalf("record %s does not re-verify: %v", st.ID, err)
 		}
-		if err := json.Unmarshal(raw, &p); err != nil {
-			t.Fatal(err)
-		}
-		for _, st := range p.Records {
-			s, err := st.Sealed()
-			if err != nil {
-				t.Fatalf("record %s does not re-verify: %v", st.ID, err)
-			}
-			out = append(out, s)
-		}
-		if bookmark = p.Bookmark; bookmark == "" || p.Count == 0 {
-			return out
-		}
+		out = append(out, s)
 	}
-	t.Fatalf("QueryTimeline %s: too many pages", actor)
-	return nil
+	return out
 }

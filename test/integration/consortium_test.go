@@ -173,7 +173,8 @@ func TestConsortiumOnAThreeNodeSwarm(t *testing.T) {
 	}
 	deploy := dockerCmd(t.Context(), mgr.d.host, "stack", "deploy", "--resolve-image", "never",
 		"-c", filepath.Join(root, "deploy", "swarm", "stack.yml"), "-c", filepath.Join(root, "deploy", "consortium", "collector.yml"), "e2lc")
-	deploy.Env = append(deploy.Env, "E2L_DOCKER_GID="+gid, "E2L_COLLECTOR_IMAGE="+env.images.collector, "E2L_HEARTBEAT_INTERVAL=5s",
+	repo, tag, _ := strings.Cut(env.images.collector, ":")
+	deploy.Env = append(deploy.Env, "E2L_DOCKER_GID="+gid, "E2L_COLLECTOR_IMAGE="+repo, "E2L_VERSION="+tag, "E2L_HEARTBEAT_INTERVAL=5s",
 		"E2L_IDENTITY_DIR="+nodeDirs+"/{{.Node.Hostname}}/identity", "E2L_DOCKER_RUN_DIR="+nodeDirs+"/{{.Node.Hostname}}/run")
 	if out, err := deploy.CombinedOutput(); err != nil {
 		t.Fatalf("deploy the collector stack: %v\n%s", err, out)

@@ -21,9 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
-
-	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -118,15 +115,28 @@ func swarmBuildImages(t *testing.T, root string) string {
 // returns the listening address; the relay stops when the test ends.
 func swarmRelay(t *testing.T, ip, target string) string {
 	t.Helper()
-	var d net.Dialer
-	return swarmRelayVia(t, ip, target, d.DialContext)
+	return tcpRelay(t, net.JoinHostPort(ip, "0"), target)
 }
 
 // swarmRelayVia is swarmRelay dialing target with dial (e.g. netnsDialer:
 // inside a node's network namespace).
 func swarmRelayVia(t *testing.T, ip, target string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	return tcpRelayVia(t, net.JoinHostPort(ip, "0"), target, dial)
+}
+
+// tcpRelay listens on addr and forwards each connection to target. It
+// returns the listening address; the relay stops when the test ends.
+func tcpRelay(t *testing.T, addr, target string) string {
+	t.Helper()
+	var d net.Dialer
+	return tcpRelayVia(t, addr, target, d.DialContext)
+}
+
+// tcpRelayVia is tcpRelay dialing target with dial.
+func tcpRelayVia(t *testing.T, addr, target string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("relay for %s: %v", target, err)
 	}
@@ -288,30 +298,6 @@ func swarmDumpLogs(t *testing.T) {
 	ps, _ := dockerCmd(ctx, "", "service", "ps", "--no-trunc", swarmStack+"_collector").CombinedOutput()
 	logs, _ := dockerCmd(ctx, "", "service", "logs", "--raw", swarmStack+"_collector").CombinedOutput()
 	t.Logf("docker service ps:\n%s\ndocker service logs:\n%s", ps, logs)
-}
-
-// swarmTimeline pages through QueryTimeline of actor.
-func swarmTimeline(t *testing.T, contract *client.Contract, actor string) ([]wire.Stored, error) {
-	var page struct {
-		Records  []wire.Stored `json:"records"`
-		Bookmark string        `json:"bookmark"`
-	}
-	var out []wire.Stored
-	for bookmark, n := "", 0; n < 20; n++ {
-		res, err := contract.EvaluateWithContext(t.Context(), "QueryTimeline", client.WithArguments(actor, "0", bookmark))
-		if err != nil {
-			return nil, fmt.Errorf("QueryTimeline %s: %w", actor, describeGatewayError(err))
-		}
-		page.Records, page.Bookmark = nil, ""
-		if err := json.Unmarshal(res, &page); err != nil {
-			return nil, fmt.Errorf("QueryTimeline result %s: %w", res, err)
-		}
-		out = append(out, page.Records...)
-		if bookmark = page.Bookmark; bookmark == "" {
-			break
-		}
-	}
-	return out, nil
 }
 
 // swarmStartPrometheus runs Prometheus with config on a free loopback port

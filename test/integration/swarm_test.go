@@ -77,6 +77,7 @@ func TestSwarmStack(t *testing.T) {
 		"E2L_PEER_ENDPOINTS=" + strings.Join(relayed, ","),
 		"E2L_PEER_TLS_CA=" + id.Lookup("E2L_PEER_TLS_CA"),
 		"E2L_PEER_TLS_SERVER_NAME=localhost",
+		"E2L_ORG_CA=" + id.Lookup("E2L_ORG_CA"),
 	})
 
 	metricsPort := swarmFreePort(t)
@@ -86,7 +87,9 @@ func TestSwarmStack(t *testing.T) {
 	}
 	swarmDeploy(t, root, []string{
 		"E2L_DOCKER_GID=" + sockGID,
-		"E2L_COLLECTOR_IMAGE=" + collectorImage,
+		// The stack selects the image's version: repository and tag apart.
+		"E2L_COLLECTOR_IMAGE=" + strings.Split(collectorImage, ":")[0],
+		"E2L_VERSION=" + strings.Split(collectorImage, ":")[1],
 		"E2L_IDENTITY_DIR=" + identityDir,
 		"E2L_METRICS_PORT=" + strconv.Itoa(metricsPort),
 		"E2L_HEARTBEAT_INTERVAL=5s",
@@ -167,7 +170,6 @@ func TestSwarmStack(t *testing.T) {
 			}
 		}
 
-		contract := e2lContract(connectGateway(t, id))
 		want := map[string][]string{
 			"service":   {"create", "update", "remove"},
 			"container": {"create", "start", "kill", "die", "stop", "destroy"},
@@ -177,11 +179,7 @@ func TestSwarmStack(t *testing.T) {
 			have := map[string][]string{}
 			problems = nil
 			for _, actor := range []string{svcID, ctrID} {
-				recs, err := swarmTimeline(t, contract, actor)
-				if err != nil {
-					return err
-				}
-				for _, rec := range recs {
+				for _, rec := range indexTimeline(t, actor) {
 					sealed, err := rec.Sealed()
 					if err != nil {
 						problems = append(problems, fmt.Sprintf("record %s does not re-verify: %v", rec.ID, err))
@@ -330,6 +328,7 @@ func TestSwarmStack(t *testing.T) {
 			t.Fatalf("docker service logs: %v\n%s", err, out)
 		}
 		lines := 0
+		preflight := map[string]any{} // check → status, from the task's preflight (E2L_PREFLIGHT)
 		sc := bufio.NewScanner(bytes.NewReader(out))
 		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 		for sc.Scan() {
@@ -346,9 +345,19 @@ func TestSwarmStack(t *testing.T) {
 			if entry["level"] == nil || entry["msg"] == nil || entry["ts"] == nil {
 				t.Errorf("log line without level, msg or ts: %s", line)
 			}
+			if check, ok := entry["check"].(string); ok && strings.HasPrefix(fmt.Sprint(entry["msg"]), "preflight check") {
+				preflight[check] = entry["status"]
+			}
 		}
 		if lines == 0 {
 			t.Error("the collector logged nothing")
+		}
+		// The stack runs the preflight before the collector: the identity
+		// provision-node.sh installed passes, its chain to org-ca.pem too.
+		for _, check := range []string{"certificate", "certificate host", "certificate role", "certificate chain", "docker", "spool", "chaincode", "host registry"} {
+			if preflight[check] != "ok" {
+				t.Errorf("preflight check %q: status %v in the task's log, want ok (all: %v)", check, preflight[check], preflight)
+			}
 		}
 	})
 }

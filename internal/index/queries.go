@@ -1,0 +1,167 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Head returns the next block to apply (0 for an empty index) and the
+// State of the last applied update (nil for an empty index).
+func (s *Store) Head(ctx context.Context) (next uint64, state []byte, err error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT next_block, state FROM checkpoint WHERE id = 1`).Scan(&n, &state); err != nil {
+		return 0, nil, fmt.Errorf("index: head: %w", err)
+	}
+	return uint64(n), nilIfEmpty(state), nil
+}
+
+// Count returns the number of blocks and records in the index.
+func (s *Store) Count(ctx context.Context) (blocks, records int64, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM blocks), (SELECT COUNT(*) FROM records)`).Scan(&blocks, &records)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index: count: %w", err)
+	}
+	return blocks, records, nil
+}
+
+// slotsPerQuery bounds the slots SlotsTaken looks up in one statement.
+const slotsPerQuery = 500
+
+// SlotsTaken returns the records that hold any of the given chain slots,
+// by slot; a free slot is absent from the map. Only the record's Host,
+// Seq, ID, Hash, Block, TxID and TxIndex are set: enough to tell the
+// record in a finding.
+func (s *Store) SlotsTaken(ctx context.Context, slots []Slot) (map[Slot]Record, error) {
+	taken := make(map[Slot]Record)
+	for start := 0; start < len(slots); start += slotsPerQuery {
+		batch := slots[start:min(start+slotsPerQuery, len(slots))]
+		var q strings.Builder
+		q.WriteString(`SELECT r.host, r.seq, r.id, r.hash, r.block, r.tx_id, r.tx_index FROM (VALUES `)
+		args := make([]any, 0, 2*len(batch))
+		for i, sl := range batch {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			// VALUES columns are column1, column2 in both databases; the
+			// casts give PostgreSQL their types.
+			fmt.Fprintf(&q, "(CAST($%d AS TEXT), CAST($%d AS BIGINT))", 2*i+1, 2*i+2)
+			args = append(args, sl.Host, sqlUint(sl.Seq))
+		}
+		q.WriteString(`) AS s JOIN records r ON r.host = s.column1 AND r.seq = s.column2`)
+		rows, err := s.db.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, fmt.Errorf("index: slots taken: %w", err)
+		}
+		for rows.Next() {
+			var (
+				r                   Record
+				seq, block, txIndex int64
+			)
+			if err := rows.Scan(&r.Host, &seq, &r.ID, &r.Hash, &block, &r.TxID, &txIndex); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("index: slots taken: %w", err)
+			}
+			r.Seq, r.Block, r.TxIndex = uint64(seq), uint64(block), int(txIndex)
+			taken[Slot{r.Host, r.Seq}] = r
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("index: slots taken: %w", err)
+		}
+	}
+	return taken, nil
+}
+
+// ChainRecords returns host's records with from <= seq <= to, by seq
+// (to math.MaxUint64 for the rest of the chain).
+func (s *Store) ChainRecords(ctx context.Context, host string, from, to uint64) ([]Record, error) {
+	recs, err := s.records(ctx, s.recordSelect()+` WHERE r.host = $1 AND r.seq >= $2 AND r.seq <= $3 ORDER BY r.seq`,
+		host, sqlUint(from), sqlUint(to))
+	if err != nil {
+		return nil, fmt.Errorf("index: chain records of %s: %w", host, err)
+	}
+	return recs, nil
+}
+
+// Record returns the records with ID id, by host and seq: usually one,
+// more when a host recorded one Docker event at two seqs.
+func (s *Store) Record(ctx context.Context, id string) ([]Record, error) {
+	recs, err := s.records(ctx, s.recordSelect()+` WHERE r.id = $1 ORDER BY r.host, r.seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("index: record %s: %w", id, err)
+	}
+	return recs, nil
+}
+
+// RecordsByPrefix returns up to limit records whose ID starts with prefix,
+// by ID, host and seq (limit <= 0: all of them), so that a command can
+// take a unique prefix of an ID, as git does. The prefix must not be
+// empty.
+func (s *Store) RecordsByPrefix(ctx context.Context, prefix string, limit int) ([]Record, error) {
+	if prefix == "" {
+		return nil, errors.New("index: records by prefix: empty prefix")
+	}
+	// A range of the id index: at or after the prefix, and below the
+	// prefix followed by the highest code point (text compares byte by
+	// byte in both databases); the substr test makes it exact.
+	q := s.recordSelect() + ` WHERE r.id >= $1 AND r.id < $2 AND substr(r.id, 1, $3) = $1 ORDER BY r.id, r.host, r.seq`
+	args := []any{prefix, prefix + string(utf8.MaxRune), int64(utf8.RuneCountInString(prefix))}
+	if limit > 0 {
+		q += ` LIMIT $4`
+		args = append(args, int64(limit))
+	}
+	recs, err := s.records(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("index: records by prefix %s: %w", prefix, err)
+	}
+	return recs, nil
+}
+
+// Witnesses returns the records of one swarm event (EventID): one per
+// manager that reported it, by host and seq.
+func (s *Store) Witnesses(ctx context.Context, eventID string) ([]Record, error) {
+	if eventID == "" {
+		return nil, errors.New("index: witnesses: empty event ID")
+	}
+	recs, err := s.records(ctx, s.recordSelect()+` WHERE r.event_id = $1 ORDER BY r.host, r.seq`, eventID)
+	if err != nil {
+		return nil, fmt.Errorf("index: witnesses of %s: %w", eventID, err)
+	}
+	return recs, nil
+}
+
+// RowsOfBlock returns the records and registry entries block n added, in
+// the order of its update: what its Digest sums up, with the block's
+// findings (Findings).
+func (s *Store) RowsOfBlock(ctx context.Context, n uint64) ([]Record, []Host, error) {
+	recs, err := s.records(ctx, s.recordSelect()+` WHERE r.block = $1 ORDER BY r.block_pos`, sqlUint(n))
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: records of block %d: %w", n, err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT host, msp, swarm_role, tx_id, block, entry FROM host_history
+WHERE block = $1 ORDER BY block_pos`, sqlUint(n))
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: registry entries of block %d: %w", n, err)
+	}
+	defer rows.Close()
+	var hosts []Host
+	for rows.Next() {
+		var (
+			h     Host
+			block int64
+		)
+		if err := rows.Scan(&h.Host, &h.MSP, &h.SwarmRole, &h.TxID, &block, &h.Entry); err != nil {
+			return nil, nil, fmt.Errorf("index: registry entries of block %d: %w", n, err)
+		}
+		h.Block, h.Entry = uint64(block), nilIfEmpty(h.Entry)
+		hosts = append(hosts, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("index: registry entries of block %d: %w", n, err)
+	}
+	return recs, hosts, nil
+}
