@@ -81,9 +81,11 @@ retry() {
 }
 
 # transient COMMAND...: runs COMMAND, again every second (for at most
-# $timeout seconds) while it fails because ordering is not available yet
-# (a Raft cluster electing its leader, an orderer restarting); fails at once
-# on any other error.
+# $timeout seconds) while it fails for what passes by itself: ordering not
+# available yet (a Raft cluster electing its leader, an orderer
+# restarting), a Gateway that has not yet learnt (gossip) which peers of
+# the other organisations run a chaincode just committed; fails at once on
+# any other error.
 transient() {
 	local out
 	for ((i = 0; i < timeout; i++)); do
@@ -91,7 +93,7 @@ transient() {
 			[[ -z $out ]] || echo "$out"
 			return 0
 		fi
-		grep -Eq 'SERVICE_UNAVAILABLE|no Raft leader|connection refused' <<<"$out" || break
+		grep -Eq 'SERVICE_UNAVAILABLE|no Raft leader|connection refused|no combination of peers can be derived' <<<"$out" || break
 		sleep 1
 	done
 	die "$*: $out"
@@ -259,7 +261,7 @@ enroll-host)
 	;;
 register-host)
 	[[ $# -eq 2 ]] || usage
-	"$E2L_CLI" --msp-id "$E2L_ORG_MSP" --cert "$E2L_ADMIN_CERT" --key "$E2L_ADMIN_KEY" \
+	transient "$E2L_CLI" --msp-id "$E2L_ORG_MSP" --cert "$E2L_ADMIN_CERT" --key "$E2L_ADMIN_KEY" \
 		--peer-endpoints "$peer_address" --peer-tls-ca "$peers_ca" host register --host "$1" --role "$2"
 	;;
 *)

@@ -251,6 +251,7 @@ func TestConsortiumOnAThreeNodeSwarm(t *testing.T) {
 		requireFaithful(t, c, false)
 		figures[n] = &figure{events: c.GroundTruth, once: c.Once, lost: c.Lost, duplicated: c.Duplicated, records: c.Records}
 	}
+	t.Logf("[%4.0fs] every node's chain read back and compared with its daemon's events", time.Since(start).Seconds())
 	t.Run("the service's events are on the manager's chain, and its tasks ran on every node", func(t *testing.T) {
 		var actions []string
 		for _, e := range mgr.chain.eventsOf(sid) {
