@@ -146,7 +146,7 @@ attacks: fabric-bin ## run the attack suite alone (a dishonest org, forged archi
 		echo; cat test/integration/.artifacts/attacks.md 2>/dev/null; exit $$rc
 
 .PHONY: test-integration
-test-integration: deps-test fabric-bin ## run the integration tests (own network on port base 27000, Docker)
+test-integration: deps-test fabric-bin fabric-image-bin ## run the integration tests (own network on port base 27000, Docker)
 	$(GO) test -tags integration -count=1 -timeout 25m ./test/integration/...
 
 # --- build, test, lint -------------------------------------------------------
@@ -198,6 +198,7 @@ lint: ## gofmt and go vet (also with the integration tag)
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/integration/...
 include deploy/deploy.mk
+include deploy/consortium/consortium.mk
 
 # --- benchmarks (bench/, cmd/e2l-bench) ---------------------------------------
 # make bench [BENCH_FLAGS='--duration 20s --only gateway-ceiling']: its own

@@ -39,6 +39,7 @@ image-collector: ## build the collector image e2l-collector:<version> and :lates
 image-chaincode: ## build the chaincode-as-a-service image e2l-chaincode:<version> and :latest
 	rm -rf $(IMAGE_CTX)/chaincode && mkdir -p $(IMAGE_CTX)/chaincode
 	$(STATIC_BUILD) -ldflags '-s -w $(LDFLAGS)' -o $(IMAGE_CTX)/chaincode/e2l-chaincode ./cmd/e2l-chaincode
+	$(STATIC_BUILD) -ldflags '-s -w' -o $(IMAGE_CTX)/chaincode/e2l-probe ./cmd/e2l-probe
 	docker build --pull=false -f deploy/docker/chaincode.Dockerfile --build-arg VERSION=$(VERSION) \
 		-t $(CHAINCODE_IMAGE):$(IMAGE_TAG) -t $(CHAINCODE_IMAGE):latest $(IMAGE_CTX)/chaincode
 

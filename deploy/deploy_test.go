@@ -82,7 +82,8 @@ func TestStackKeepsOneCollectorPerNodeAndSpool(t *testing.T) {
 		{"names the node by the Swarm template", c.Environment["E2L_HOST"] == "{{.Node.Hostname}}"},
 		{"reaches Docker through the mounted runtime directory", c.Environment["E2L_DOCKER_HOST"] == "unix:///host/run/docker.sock" &&
 			slices.ContainsFunc(c.Volumes, func(v mount) bool {
-				return v.Type == "bind" && v.Source == "/var/run" && v.Target == "/host/run" && v.ReadOnly
+				// /var/run unless E2L_DOCKER_RUN_DIR names the node's own.
+				return v.Type == "bind" && v.Source == "${E2L_DOCKER_RUN_DIR:-/var/run}" && v.Target == "/host/run" && v.ReadOnly
 			})},
 		{"keeps the spool on a node-local named volume", c.Environment["E2L_SPOOL_DIR"] != "" && st.Volumes["spool"].Driver == "local" &&
 			slices.ContainsFunc(c.Volumes, func(v mount) bool {

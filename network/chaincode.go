@@ -61,20 +61,11 @@ func (c Config) writePackage(seq int64) (ChaincodeInfo, error) {
 	if info.BinaryHash, err = fileSHA256(c.ChaincodeBin); err != nil {
 		return info, fmt.Errorf("chaincode package: %w", err)
 	}
-	code, err := tarGz(map[string][]byte{"binary.sha256": []byte(info.BinaryHash + "\n")})
+	pkg, id, err := CCaaSPackage(info.Label, map[string][]byte{"binary.sha256": []byte(info.BinaryHash + "\n")})
 	if err != nil {
 		return info, err
 	}
-	meta, err := json.Marshal(map[string]string{"type": "ccaas", "label": info.Label, "path": ""})
-	if err != nil {
-		return info, err
-	}
-	pkg, err := tarGz(map[string][]byte{"metadata.json": meta, "code.tar.gz": code})
-	if err != nil {
-		return info, err
-	}
-	pkgSum := sha256.Sum256(pkg)
-	info.PackageID = info.Label + ":" + hex.EncodeToString(pkgSum[:])
+	info.PackageID = id
 	info.Package = c.path("chaincode", info.Label+".tar.gz")
 	if err := os.MkdirAll(filepath.Dir(info.Package), 0o755); err != nil {
 		return info, err
@@ -83,6 +74,28 @@ func (c Config) writePackage(seq int64) (ChaincodeInfo, error) {
 		return info, fmt.Errorf("chaincode package: %w", err)
 	}
 	return info, nil
+}
+
+// CCaaSPackage makes a chaincode-as-a-service package: metadata.json of type
+// ccaas with the label, and code.tar.gz holding the files of code (what
+// identifies the chaincode's code: the peer never runs it). The same label
+// and code give the same bytes, so the same package ID
+// (<label>:<sha256 of the package>), on every machine.
+func CCaaSPackage(label string, code map[string][]byte) (pkg []byte, packageID string, err error) {
+	codeTar, err := tarGz(code)
+	if err != nil {
+		return nil, "", err
+	}
+	meta, err := json.Marshal(map[string]string{"type": "ccaas", "label": label, "path": ""})
+	if err != nil {
+		return nil, "", err
+	}
+	pkg, err = tarGz(map[string][]byte{"metadata.json": meta, "code.tar.gz": codeTar})
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(pkg)
+	return pkg, label + ":" + hex.EncodeToString(sum[:]), nil
 }
 
 // tarGz makes a deterministic gzipped tar of files, in name order.

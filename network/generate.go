@@ -19,9 +19,16 @@ var templateFS embed.FS // read-only: the embedded configuration templates
 // orgData is what the templates know of one organisation.
 type orgData struct {
 	Name, Domain, OrdererDomain, MSPDir, OrdererMSPDir string
-	PeerPort, ClusterPort                              int
-	OrdererEndpoint, OrdererTLSCert                    string
+	// PeerHost:PeerPort is the anchor peer, OrdererHost:ClusterPort the
+	// orderer's Raft cluster endpoint, OrdererEndpoint its client endpoint.
+	PeerHost, OrdererHost           string
+	PeerPort, ClusterPort           int
+	OrdererEndpoint, OrdererTLSCert string
 }
+
+// localSANS are the extra TLS names of the native network's nodes, all
+// dialed on the loopback.
+const localSANS = "localhost, 127.0.0.1"
 
 func (c Config) orgData() []orgData {
 	var out []orgData
@@ -32,6 +39,8 @@ func (c Config) orgData() []orgData {
 			OrdererDomain:   o.ordererDomain(),
 			MSPDir:          filepath.Join(c.peerOrgDir(o), "msp"),
 			OrdererMSPDir:   filepath.Join(c.ordererOrgDir(i), "msp"),
+			PeerHost:        "127.0.0.1",
+			OrdererHost:     "127.0.0.1",
 			PeerPort:        c.port(slotPeer, i, offMain),
 			ClusterPort:     c.port(slotOrderer, i, offCluster),
 			OrdererEndpoint: addr(c.port(slotOrderer, i, offMain)),
@@ -64,7 +73,7 @@ func render(name, dst string, data any) error {
 // genesis block and chaincode builder under an empty Dir.
 func (c Config) generate(ctx context.Context) error {
 	orgs := c.orgData()
-	if err := render("crypto-config.yaml.tmpl", c.path("crypto-config.yaml"), map[string]any{"Orgs": orgs}); err != nil {
+	if err := render("crypto-config.yaml.tmpl", c.path("crypto-config.yaml"), map[string]any{"Orgs": orgs, "SANS": localSANS}); err != nil {
 		return err
 	}
 	if err := c.run(ctx, "cryptogen", nil, "", "generate", "--config", c.path("crypto-config.yaml"), "--output", c.cryptoDir()); err != nil {

@@ -38,6 +38,7 @@ func (c Config) writeOrdererConfig(i int) error {
 	return render("orderer.yaml.tmpl", filepath.Join(c.ordererDir(i), "orderer.yaml"), map[string]any{
 		"ID":                c.ordererHost(i),
 		"MSPID":             Orgs()[i].OrdererMSPID(),
+		"ListenHost":        "127.0.0.1",
 		"Port":              c.port(slotOrderer, i, offMain),
 		"ClusterPort":       c.port(slotOrderer, i, offCluster),
 		"AdminAddress":      addr(c.port(slotOrderer, i, offAdmin)),

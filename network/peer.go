@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -33,6 +32,7 @@ func (c Config) writePeerConfig(o Org) error {
 		"ID":                     c.peerHost(o),
 		"MSPID":                  o.MSPID(),
 		"Address":                addr(c.port(slotPeer, i, offMain)),
+		"ListenAddress":          addr(c.port(slotPeer, i, offMain)),
 		"ChaincodeListenAddress": addr(c.port(slotPeer, i, offCluster)),
 		"OperationsAddress":      addr(c.port(slotPeer, i, offOperations)),
 		"TLSDir":                 filepath.Join(c.peerNodeDir(o), "tls"),
@@ -88,30 +88,6 @@ func (c Config) connectionJSON(o Org) string {
 }
 
 func (c Config) writeConnectionJSON(o Org) error {
-	tlsDir := filepath.Join(c.peerNodeDir(o), "tls")
-	read := func(p string) (string, error) {
-		b, err := os.ReadFile(p)
-		return string(b), err
-	}
-	cert, err := read(filepath.Join(tlsDir, "server.crt"))
-	if err != nil {
-		return err
-	}
-	key, err := read(filepath.Join(tlsDir, "server.key"))
-	if err != nil {
-		return err
-	}
-	root, err := read(c.peerTLSCA(o))
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.connectionJSON(o), map[string]any{
-		"address":              addr(c.port(slotChaincode, o.index(), offMain)),
-		"dial_timeout":         "10s",
-		"tls_required":         true,
-		"client_auth_required": true,
-		"client_cert":          cert,
-		"client_key":           key,
-		"root_cert":            root,
-	})
+	return writeCCaaSConnection(c.connectionJSON(o), addr(c.port(slotChaincode, o.index(), offMain)),
+		filepath.Join(c.peerNodeDir(o), "tls"), c.peerTLSCA(o))
 }

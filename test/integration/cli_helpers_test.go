@@ -85,18 +85,9 @@ var auditorCLIBuild = struct {
 	err error
 }{}
 
-// auditorTrust is the test binary's "e2l trust", run once.
-var auditorTrust = struct {
-	sync.Once
-	genesis string
-	err     error
-}{}
-
-// auditorCLI is the e2l binary, built once per test binary into
-// .artifacts/bin like collectorBin, connected as the
-// Developer org's admin asking the Developer peer first: any member
-// identity can read.
-func auditorCLI(t *testing.T) e2lCLI {
+// e2lBin is the e2l binary, built once per test binary into .artifacts/bin
+// like collectorBin.
+func e2lBin(t *testing.T) string {
 	t.Helper()
 	auditorCLIBuild.Do(func() {
 		root, err := repoRoot()
@@ -112,6 +103,23 @@ func auditorCLI(t *testing.T) e2lCLI {
 	if auditorCLIBuild.err != nil {
 		t.Fatalf("build e2l: %v", auditorCLIBuild.err)
 	}
+	return auditorCLIBuild.bin
+}
+
+// auditorTrust is the test binary's "e2l trust", run once.
+var auditorTrust = struct {
+	sync.Once
+	genesis string
+	err     error
+}{}
+
+// auditorCLI is the e2l binary, built once per test binary into
+// .artifacts/bin like collectorBin, connected as the
+// Developer org's admin asking the Developer peer first: any member
+// identity can read.
+func auditorCLI(t *testing.T) e2lCLI {
+	t.Helper()
+	bin := e2lBin(t)
 	dev := testNet.Peer(network.Developer)
 	var endpoints []string
 	for _, p := range testNet.Peers() {
@@ -120,7 +128,7 @@ func auditorCLI(t *testing.T) e2lCLI {
 	// The network's directory is fresh for each test binary, and so is its
 	// genesis block: the trust file lives there.
 	trustFile := filepath.Join(testNet.Config().Dir, "auditor", "trust")
-	cli := e2lCLI{bin: auditorCLIBuild.bin, conn: []string{"--msp-id", dev.MSPID, "--cert", dev.AdminCertPath, "--key", dev.AdminKeyPath,
+	cli := e2lCLI{bin: bin, conn: []string{"--msp-id", dev.MSPID, "--cert", dev.AdminCertPath, "--key", dev.AdminKeyPath,
 		"--peer-endpoints", strings.Join(endpoints, ","), "--peer-tls-ca", testNet.PeerTLSCABundle(), "--channel", network.ChannelName,
 		"--chaincode", network.ChaincodeName, "--trust-file", trustFile}, trustFile: trustFile}
 	auditorTrust.Do(func() {

@@ -118,9 +118,23 @@ func swarmRelay(t *testing.T, ip, target string) string {
 	return tcpRelay(t, net.JoinHostPort(ip, "0"), target)
 }
 
+// swarmRelayVia is swarmRelay dialing target with dial (e.g. netnsDialer:
+// inside a node's network namespace).
+func swarmRelayVia(t *testing.T, ip, target string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) string {
+	t.Helper()
+	return tcpRelayVia(t, net.JoinHostPort(ip, "0"), target, dial)
+}
+
 // tcpRelay listens on addr and forwards each connection to target. It
 // returns the listening address; the relay stops when the test ends.
 func tcpRelay(t *testing.T, addr, target string) string {
+	t.Helper()
+	var d net.Dialer
+	return tcpRelayVia(t, addr, target, d.DialContext)
+}
+
+// tcpRelayVia is tcpRelay dialing target with dial.
+func tcpRelayVia(t *testing.T, addr, target string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -144,7 +158,9 @@ func tcpRelay(t *testing.T, addr, target string) string {
 			if err != nil {
 				return // closed at cleanup
 			}
-			out, err := net.DialTimeout("tcp", target, 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			out, err := dial(ctx, "tcp", target)
+			cancel()
 			if err != nil {
 				_ = in.Close()
 				continue
@@ -288,15 +304,31 @@ func swarmDumpLogs(t *testing.T) {
 // until the test ends, and returns its URL.
 func swarmStartPrometheus(t *testing.T, bin, config string) string {
 	t.Helper()
+	return startPrometheusIn(t, bin, config, "")
+}
+
+// startPrometheusIn runs Prometheus with config until the test ends, in the
+// network namespace netns if it is not empty (there on 127.0.0.1:9090,
+// reached through a relay), and returns its URL.
+func startPrometheusIn(t *testing.T, bin, config, netns string) string {
+	t.Helper()
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", swarmFreePort(t))
+	if netns != "" {
+		addr = "127.0.0.1:9090"
+	}
 	logPath := filepath.Join(dir, "prometheus.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
+	args := []string{"--config.file=" + config, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr, "--log.level=warn"}
+	cmd := exec.Command(bin, args...)
+	if netns != "" {
+		// nsenter execs Prometheus: the process started here is Prometheus.
+		cmd = exec.Command("nsenter", append([]string{"--net=/var/run/netns/" + netns, bin}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start prometheus: %v", err)
@@ -318,6 +350,9 @@ func swarmStartPrometheus(t *testing.T, bin, config string) string {
 		}
 	})
 	promURL := "http://" + addr
+	if netns != "" {
+		promURL = "http://" + swarmRelayVia(t, "127.0.0.1", addr, netnsDialer(netns))
+	}
 	eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
 		code, body, err := swarmGet(promURL + "/-/ready")
 		if err != nil {

@@ -150,27 +150,48 @@ func acquireSwarm(t testing.TB, dockerHost string) {
 // (docs: /work/shared/notes/docker.md): tests restart it without touching
 // the machine's daemon.
 type privateDockerd struct {
-	t      testing.TB
-	ns     string
-	dir    string
-	host   string // unix:///<dir>/docker.sock
-	cmd    *exec.Cmd
-	exited chan struct{}
+	t        testing.TB
+	ns       string
+	dir      string
+	host     string // unix:///<dir>/docker.sock
+	hostname string // its own UTS namespace's host name, if set
+	cmd      *exec.Cmd
+	exited   chan struct{}
+}
+
+// dockerdOptions are the optional settings of a private daemon.
+type dockerdOptions struct {
+	// nsPrefix names its network namespace (default "e2l-it-"), so that
+	// tests running beside each other can tell theirs apart.
+	nsPrefix string
+	// hostname, when set, gives the daemon a UTS namespace of its own with
+	// this host name: a Swarm node's {{.Node.Hostname}}. Otherwise it has
+	// the machine's.
+	hostname string
 }
 
 // startPrivateDockerd starts the daemon, imports the test image into it
 // and stops everything (daemon, namespace, directory) when the test ends.
 func startPrivateDockerd(t testing.TB) *privateDockerd {
 	t.Helper()
+	return startPrivateDockerdWith(t, dockerdOptions{})
+}
+
+// startPrivateDockerdWith is startPrivateDockerd with options.
+func startPrivateDockerdWith(t testing.TB, opts dockerdOptions) *privateDockerd {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("a private Docker daemon needs root")
+	}
+	if opts.nsPrefix == "" {
+		opts.nsPrefix = "e2l-it-"
 	}
 	// Unix socket paths are limited to 108 bytes: keep the directory short.
 	dir, err := os.MkdirTemp("", "e2l-dd-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &privateDockerd{t: t, ns: "e2l-it-" + filepath.Base(dir)[len("e2l-dd-"):], dir: dir}
+	d := &privateDockerd{t: t, ns: opts.nsPrefix + filepath.Base(dir)[len("e2l-dd-"):], dir: dir, hostname: opts.hostname}
 	d.host = "unix://" + filepath.Join(dir, "docker.sock")
 	run := func(name string, args ...string) error {
 		out, err := exec.Command(name, args...).CombinedOutput()
@@ -217,10 +238,16 @@ func (d *privateDockerd) start() {
 	if err := os.WriteFile(config, []byte("{}\n"), 0o644); err != nil {
 		d.t.Fatal(err)
 	}
-	cmd := exec.Command("nsenter", "--net=/var/run/netns/"+d.ns, "dockerd", "--config-file", config,
+	args := []string{"--net=/var/run/netns/" + d.ns}
+	if d.hostname != "" {
+		// unshare and sh exec: the daemon keeps the process started here.
+		args = append(args, "unshare", "--uts", "sh", "-c", `hostname "$0" && exec "$@"`, d.hostname)
+	}
+	args = append(args, "dockerd", "--config-file", config,
 		"--data-root", filepath.Join(d.dir, "data"), "--exec-root", filepath.Join(d.dir, "exec"),
 		"--pidfile", filepath.Join(d.dir, "docker.pid"), "-H", d.host,
 		"--bridge=none", "--iptables=false", "--ip-masq=false")
+	cmd := exec.Command("nsenter", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

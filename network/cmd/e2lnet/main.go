@@ -11,6 +11,7 @@
 //	e2lnet env       --org ORG               print the peer CLI environment of ORG's admin
 //	e2lnet admin-env --org ORG               print the e2l CLI settings (E2L_*) of ORG's admin
 //	e2lnet stop|start NODE                   stop or start one node (orderer-provider, peer-user, ...)
+//	e2lnet org-init|org-channel|org-check-block|cc-package   the Swarm consortium (org.go)
 //
 // Common flags: --dir (default .e2l/network, env E2L_NET_DIR).
 package main
@@ -65,7 +66,7 @@ commands:
   start NODE     start one node
 
 Run "e2lnet <command> -h" for the flags of a command.
-`
+` + orgUsage
 
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -77,6 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return nil
 	}
 	cmd, args := args[0], args[1:]
+	if isOrgCommand(cmd) {
+		return orgCommand(ctx, cmd, args, out)
+	}
 	fs := flag.NewFlagSet("e2lnet "+cmd, flag.ContinueOnError)
 	cfg := network.Config{Log: out}
 	dir := getenv("E2L_NET_DIR")
