@@ -15,6 +15,7 @@ import (
 
 	"github.com/e2l-project/e2l/internal/index"
 	"github.com/e2l-project/e2l/internal/testkit/pgtest"
+	"github.com/e2l-project/e2l/internal/webview"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -42,7 +43,10 @@ type indexResult struct {
 	Small, Large indexSize
 	StoreSQLite  index.IngestResult // the store alone (index.MeasureIngest)
 	StorePG      index.IngestResult
-	LoadAvg      string
+	// Pages are the web view's host and usage pages of one host of
+	// 100,000 synthetic records (webview.MeasurePages, server time).
+	Pages   webview.PageTimes
+	LoadAvg string
 }
 
 // e2lRunner runs the e2l binary against the bench network as the
@@ -126,6 +130,10 @@ func runIndexBench(ctx context.Context, cfg Config, n *network.Network) (*indexR
 		return nil, err
 	}
 	cfg.logf("index: the store alone ingests %.0f records/s (SQLite), %.0f (PostgreSQL)", res.StoreSQLite.RecordsPerSecond, res.StorePG.RecordsPerSecond)
+	if res.Pages, err = measurePages(ctx, filepath.Join(dir, "pages.db")); err != nil {
+		return nil, err
+	}
+	cfg.logf("index: web view of a host of %d records: host page %s, usage page %s", res.Pages.Records, res.Pages.Host, res.Pages.Usage)
 
 	f, err := newFiller(ctx, n, 10, cfg.NoRegister)
 	if err != nil {
@@ -191,6 +199,26 @@ func runIndexBench(ctx context.Context, cfg Config, n *network.Network) (*indexR
 	return res, nil
 }
 
+// measurePages builds an index of one host of 100,000 synthetic records
+// and measures the web view's host and usage pages on it.
+func measurePages(ctx context.Context, path string) (webview.PageTimes, error) {
+	st, err := index.Open(ctx, path)
+	if err != nil {
+		return webview.PageTimes{}, err
+	}
+	defer st.Close()
+	shape := index.SyntheticShape{Hosts: []string{"node01"}, TxsPerBlock: 20, RecordsPerTx: 50}
+	var root []byte
+	for next := uint64(0); next < 100; next += 10 {
+		run := index.SyntheticUpdates(shape, root, next, 10)
+		if err := st.Apply(ctx, run); err != nil {
+			return webview.PageTimes{}, err
+		}
+		root = run[len(run)-1].Block.Root
+	}
+	return webview.MeasurePages(ctx, st, "node01")
+}
+
 // indexTable prints the index measurements, each size's figure with its
 // growth from the small ledger to the large one.
 func (r *Report) indexTable(w io.Writer) {
@@ -215,6 +243,9 @@ func (r *Report) indexTable(w io.Writer) {
 	row("timeline <name>", " s", x.Small.TimelineSeconds, x.Large.TimelineSeconds, 3)
 	row("usage --by service", " s", x.Small.UsageSeconds, x.Large.UsageSeconds, 3)
 	row("Gateway fill rate (records/s)", "", x.Small.FillPerS, x.Large.FillPerS, 0)
+	fmt.Fprintf(w, "\nweb view (webview.MeasurePages, one host of %d synthetic records, SQLite, slowest of 3): host page %s (CPU %s), usage page %s (CPU %s); background pass %s\n",
+		x.Pages.Records, x.Pages.Host.Round(time.Millisecond), x.Pages.HostCPU.Round(time.Millisecond), x.Pages.Usage.Round(time.Millisecond),
+		x.Pages.UsageCPU.Round(time.Millisecond), x.Pages.Status.Round(time.Millisecond))
 }
 
 // indexTargets are issue 12's targets on the large ledger.
@@ -230,5 +261,9 @@ func (r *Report) indexTargets() []Target {
 		{"verify --index, 1,000 new on 100,000: <= 5 s", fmt.Sprintf("%.2f s (%d records)", l.VerifyNewSeconds, l.Records), verdict(l.VerifyNewSeconds > 0 && l.VerifyNewSeconds <= 5 && l.Records >= 100_000)},
 		{"timeline on 100,000 records <= 1 s", fmt.Sprintf("%.3f s", l.TimelineSeconds), verdict(l.TimelineSeconds > 0 && l.TimelineSeconds <= 1 && l.Records >= 100_000)},
 		{"usage --by service on 100,000 records <= 1 s", fmt.Sprintf("%.3f s", l.UsageSeconds), verdict(l.UsageSeconds > 0 && l.UsageSeconds <= 1 && l.Records >= 100_000)},
+		{"web host page, host of 100,000 records <= 300 ms", fmt.Sprintf("%s (%d records)", x.Pages.Host.Round(time.Millisecond), x.Pages.Records),
+			verdict(x.Pages.Host > 0 && x.Pages.Host <= 300*time.Millisecond && x.Pages.Records >= 100_000)},
+		{"web usage page, host of 100,000 records <= 300 ms", x.Pages.Usage.Round(time.Millisecond).String(),
+			verdict(x.Pages.Usage > 0 && x.Pages.Usage <= 300*time.Millisecond && x.Pages.Records >= 100_000)},
 	}
 }
