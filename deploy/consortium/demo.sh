@@ -194,8 +194,12 @@ down() {
 		if [[ -f $dir/.created-gwbridge ]]; then docker network rm docker_gwbridge >/dev/null 2>&1 || true; fi
 	fi
 	if [[ ${CONSORTIUM_RMI:-} == 1 ]]; then
-		docker image rm "$E2L_FABRIC_PEER_IMAGE" "$E2L_FABRIC_ORDERER_IMAGE" "$E2L_FABRIC_CA_IMAGE" >/dev/null 2>&1 || true
-		say "images removed: $E2L_FABRIC_PEER_IMAGE $E2L_FABRIC_ORDERER_IMAGE $E2L_FABRIC_CA_IMAGE"
+		# Every tag make image-fabric gave them (the version and latest).
+		mapfile -t refs < <(for img in "$E2L_FABRIC_PEER_IMAGE" "$E2L_FABRIC_ORDERER_IMAGE" "$E2L_FABRIC_CA_IMAGE"; do
+			docker image ls --format '{{.Repository}}:{{.Tag}}' "${img%:*}"
+		done)
+		[[ ${#refs[@]} -eq 0 ]] || docker image rm "${refs[@]}" >/dev/null
+		say "images removed: ${refs[*]:-none}"
 	fi
 	rm -rf "$dir"
 	say "$dir removed (every key of the three organisations)"
