@@ -147,7 +147,7 @@ attacks: fabric-bin ## run the attack suite alone (a dishonest org, forged archi
 
 .PHONY: test-integration
 test-integration: deps-test fabric-bin fabric-image-bin ## run the integration tests (own network on port base 27000, Docker)
-	$(GO) test -tags integration -count=1 -timeout 25m ./test/integration/...
+	$(GO) test -tags integration -count=1 -timeout 40m ./test/integration/...
 
 # --- build, test, lint -------------------------------------------------------
 
