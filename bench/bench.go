@@ -233,7 +233,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	})
 
 	part(IndexPart, func() error {
-		r, err := runIndexBench(ctx, cfg, n)
+		r, err := runIndexBench(ctx, cfg)
 		rep.Index = r
 		return err
 	})
