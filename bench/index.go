@@ -224,7 +224,7 @@ func measurePages(ctx context.Context, path string) (webview.PageTimes, error) {
 	defer st.Close()
 	shape := index.SyntheticShape{Hosts: []string{"node01"}, TxsPerBlock: 20, RecordsPerTx: 50}
 	var root []byte
-	for next := uint64(0); next < 100; next += 10 {
+	for next := uint64(0); next <= 100; next += 10 { // 110 blocks: more than 100,000 records (block 0 holds none)
 		run := index.SyntheticUpdates(shape, root, next, 10)
 		if err := st.Apply(ctx, run); err != nil {
 			return webview.PageTimes{}, err
