@@ -43,6 +43,10 @@ type BlockRun struct {
 	// PrevHeader is the header hash of the block before the run's first
 	// (nil for a run starting at the genesis block).
 	PrevHeader []byte
+	// ParsedBlocks and ParsedContext, when set, are Blocks and Context
+	// already parsed (ParseBlock), in the same order: a follower that
+	// parsed them, or keeps its context parsed, spares parsing them again.
+	ParsedBlocks, ParsedContext []*Block
 }
 
 // WrittenRecord is a record a VALID transaction of the chaincode wrote.
@@ -75,6 +79,24 @@ type RunResult struct {
 // record key in layout 1) and registry entries, in transaction order. A
 // value that does not decode is a problem, not a record.
 func Writes(b *Block, chaincode string) ([]WrittenRecord, []WrittenHost, []string) {
+	if w := b.writes; w != nil && w.chaincode == chaincode {
+		return w.recs, w.hosts, w.problems
+	}
+	recs, hosts, problems := writesOf(b, chaincode)
+	b.writes = &blockWrites{chaincode: chaincode, recs: recs, hosts: hosts, problems: problems}
+	return recs, hosts, problems
+}
+
+// blockWrites is what Writes found in a block, kept with it: a follower
+// asks for it before verifying a run, and the run's verification again.
+type blockWrites struct {
+	chaincode string
+	recs      []WrittenRecord
+	hosts     []WrittenHost
+	problems  []string
+}
+
+func writesOf(b *Block, chaincode string) ([]WrittenRecord, []WrittenHost, []string) {
 	var recs []WrittenRecord
 	var hosts []WrittenHost
 	var problems []string
@@ -137,9 +159,10 @@ func VerifyRun(w BlockRun, opt VerifyOptions) *RunResult {
 	txBlock := map[string]uint64{}
 	recBlock := map[string]uint64{}
 	var last uint64
-	for i, raw := range w.Blocks {
-		b, err := ParseBlock(raw)
-		if err != nil {
+	parsed := parsedOr(w.ParsedBlocks, w.Blocks)
+	for i, b := range parsed {
+		if b == nil {
+			_, err := ParseBlock(w.Blocks[i])
 			res.Findings = append(res.Findings, Finding{Severity: Error, Problem: fmt.Sprintf("run block %d: %v", i, err)})
 			continue
 		}
@@ -187,8 +210,25 @@ func VerifyRun(w BlockRun, opt VerifyOptions) *RunResult {
 	for _, r := range res.Records {
 		a.Records = append(a.Records, r.Stored)
 	}
+	// The archive's blocks, parsed once: the context, the run, then the
+	// configuration blocks (NewBlockSet's order).
+	var all []*Block
+	for _, b := range append(parsedOr(w.ParsedContext, w.Context), res.Blocks...) {
+		if b != nil {
+			all = append(all, b)
+		}
+	}
+	configs := NewBlockSet(BlockGroup{"configuration block", w.ConfigBlocks})
+	set := newBlockSetOf(append(all, configs.blocks()...))
+	set.Problems = append(configs.Problems, set.Problems...)
+	for i, b := range parsedOr(w.ParsedContext, w.Context) {
+		if b == nil {
+			_, err := ParseBlock(w.Context[i])
+			set.Problems = append([]string{fmt.Sprintf("archive block %d of the evidence: %v", i, err)}, set.Problems...)
+		}
+	}
 	opt.recordsOnly = true
-	rep := Verify(a, opt)
+	rep := verify(a, set, opt)
 	for _, f := range rep.Findings {
 		if f.Severity == Info {
 			continue // the configuration's description, the anchor's match, gaps: the index holds them as rows
@@ -196,4 +236,19 @@ func VerifyRun(w BlockRun, opt VerifyOptions) *RunResult {
 		res.Findings = append(res.Findings, f)
 	}
 	return res
+}
+
+// parsedOr returns parsed when it holds a block for each raw block, else
+// raw parsed now (nil where a block does not parse).
+func parsedOr(parsed []*Block, raw [][]byte) []*Block {
+	if len(parsed) == len(raw) {
+		return parsed
+	}
+	out := make([]*Block, len(raw))
+	for i, r := range raw {
+		if b, err := ParseBlock(r); err == nil {
+			out[i] = b
+		}
+	}
+	return out
 }

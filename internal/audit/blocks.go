@@ -38,16 +38,29 @@ type BlockSet struct {
 // PreviousHash link of every pair of consecutive blocks. what names each
 // group in the problems ("archive block", "configuration block").
 func NewBlockSet(groups ...BlockGroup) *BlockSet {
-	s := &BlockSet{byNumber: map[uint64]*Block{}, conflict: map[uint64]bool{}}
+	var parsed []*Block
+	var problems []string
 	for _, g := range groups {
 		for i, raw := range g.Raw {
 			b, err := ParseBlock(raw)
 			if err != nil {
-				s.Problems = append(s.Problems, fmt.Sprintf("%s %d of the evidence: %v", g.What, i, err))
+				problems = append(problems, fmt.Sprintf("%s %d of the evidence: %v", g.What, i, err))
 				continue
 			}
-			s.add(b)
+			parsed = append(parsed, b)
 		}
+	}
+	s := newBlockSetOf(parsed)
+	s.Problems = append(problems, s.Problems...)
+	return s
+}
+
+// newBlockSetOf is NewBlockSet of blocks already parsed (the first copy of
+// a number is kept).
+func newBlockSetOf(blocks []*Block) *BlockSet {
+	s := &BlockSet{byNumber: map[uint64]*Block{}, conflict: map[uint64]bool{}}
+	for _, b := range blocks {
+		s.add(b)
 	}
 	for n := range s.byNumber {
 		s.Numbers = append(s.Numbers, n)
@@ -123,6 +136,15 @@ func sameData(a, b *common.BlockData) bool {
 		}
 	}
 	return true
+}
+
+// blocks returns the set's blocks, by number.
+func (s *BlockSet) blocks() []*Block {
+	out := make([]*Block, 0, len(s.Numbers))
+	for _, n := range s.Numbers {
+		out = append(out, s.byNumber[n])
+	}
+	return out
 }
 
 // Get returns the block of a number, nil when the set holds none.

@@ -30,6 +30,8 @@ type Block struct {
 	// Txs are the block's transactions by position (nil for a position
 	// whose envelope is not a transaction at all).
 	Txs []*Tx
+
+	writes *blockWrites // Writes' answer, once asked
 }
 
 // Identity is a serialized Fabric identity: MSP ID and X.509 certificate.

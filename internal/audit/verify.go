@@ -109,6 +109,12 @@ type VerifyOptions struct {
 // bound to the organisation that owned its host when it was written (the
 // host registry entries of a version 3 archive).
 func Verify(a *Archive, opt VerifyOptions) *Report {
+	return verify(a, nil, opt)
+}
+
+// verify is Verify; set, when not nil, is the archive's blocks and
+// configuration blocks already parsed (VerifyRun's), not parsed again.
+func verify(a *Archive, set *BlockSet, opt VerifyOptions) *Report {
 	rep := &Report{Records: len(a.Records)}
 	if opt.Tx.Channel == "" {
 		opt.Tx.Channel = a.Channel
@@ -140,7 +146,9 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 	rep.add(anchorFinding(opt.Anchor, genesis, why))
 
 	// The blocks: one per number, consecutive ones linked.
-	set := NewBlockSet(BlockGroup{"archive block", a.Blocks}, BlockGroup{"configuration block", a.ConfigBlocks})
+	if set == nil {
+		set = NewBlockSet(BlockGroup{"archive block", a.Blocks}, BlockGroup{"configuration block", a.ConfigBlocks})
+	}
 	for _, p := range set.Problems {
 		rep.add(Finding{Severity: Error, Problem: p})
 	}

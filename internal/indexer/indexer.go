@@ -109,7 +109,7 @@ type Indexer struct {
 	prevHeader []byte
 	prevRoot   []byte
 	configs    [][]byte
-	context    map[uint64][]byte // blocks with registry transactions
+	context    map[uint64]*audit.Block // blocks with registry transactions, parsed
 	hosts      map[string]wire.HostRegistration
 	prog       Progress
 	start      time.Time
@@ -148,7 +148,7 @@ func New(src Source, st Store, cfg Config) (*Indexer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Indexer{src: src, st: st, cfg: cfg, log: cfg.Logger, m: m, context: map[uint64][]byte{}, hosts: map[string]wire.HostRegistration{}}, nil
+	return &Indexer{src: src, st: st, cfg: cfg, log: cfg.Logger, m: m, context: map[uint64]*audit.Block{}, hosts: map[string]wire.HostRegistration{}}, nil
 }
 
 // load reads where the index stands: its next block, the configuration
@@ -163,7 +163,7 @@ func (x *Indexer) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("index blocks: %w", err)
 	}
-	x.configs, x.context, x.hosts = nil, map[uint64][]byte{}, map[string]wire.HostRegistration{}
+	x.configs, x.context, x.hosts = nil, map[uint64]*audit.Block{}, map[string]wire.HostRegistration{}
 	for _, rb := range raws {
 		if rb.Config {
 			x.configs = append(x.configs, rb.Raw)
@@ -174,7 +174,7 @@ func (x *Indexer) load(ctx context.Context) error {
 		}
 		_, hosts, _ := audit.Writes(b, x.cfg.Chaincode)
 		if len(hosts) > 0 {
-			x.context[rb.Number] = rb.Raw
+			x.context[rb.Number] = b
 		}
 		for _, h := range hosts {
 			x.hosts[h.Entry.Host] = h.Entry
@@ -360,9 +360,11 @@ func (x *Indexer) apply(ctx context.Context, blocks []*common.Block) error {
 			keep[parsed[i].Number] = true
 		}
 	}
-	run := audit.BlockRun{Channel: x.cfg.Channel, Chaincode: x.cfg.Chaincode, ConfigBlocks: x.configs, Blocks: raws, PrevHeader: x.prevHeader}
+	run := audit.BlockRun{Channel: x.cfg.Channel, Chaincode: x.cfg.Chaincode, ConfigBlocks: x.configs, Blocks: raws, PrevHeader: x.prevHeader,
+		ParsedBlocks: parsed}
 	for _, n := range sortedKeys(x.context) {
-		run.Context = append(run.Context, x.context[n])
+		run.Context = append(run.Context, x.context[n].Raw)
+		run.ParsedContext = append(run.ParsedContext, x.context[n])
 	}
 	for _, h := range sortedKeys(named) {
 		if e, ok := x.hosts[h]; ok {
@@ -379,9 +381,9 @@ func (x *Indexer) apply(ctx context.Context, blocks []*common.Block) error {
 		return fmt.Errorf("apply blocks %d-%d: %w", updates[0].Block.Number, updates[len(updates)-1].Block.Number, err)
 	}
 	for n := range keep {
-		for i, b := range parsed {
+		for _, b := range parsed {
 			if b.Number == n {
-				x.context[n] = raws[i]
+				x.context[n] = b
 			}
 		}
 	}
