@@ -119,12 +119,12 @@ func writesOf(b *Block, chaincode string) ([]WrittenRecord, []WrittenHost, []str
 			switch {
 			case typ == keyTypeChain && len(attrs) == 2 && !isID(w.GetValue()),
 				typ == keyTypeRecord && len(attrs) == 1:
-				var st Stored
-				if err := json.Unmarshal(w.GetValue(), &st); err != nil {
+				st, err := rws.storedAt(tx, w)
+				if err != nil {
 					problems = append(problems, fmt.Sprintf("transaction %s wrote a value under %s that is not a stored record: %v", describeTx(tx), keyString(k), err))
 					continue
 				}
-				recs = append(recs, WrittenRecord{Stored: st, Raw: w.GetValue(), Tx: tx})
+				recs = append(recs, WrittenRecord{Stored: st.Open(), Raw: w.GetValue(), Tx: tx})
 			case typ == keyTypeHostReg && len(attrs) == 1:
 				var e wire.HostRegistration
 				if err := json.Unmarshal(w.GetValue(), &e); err != nil {

@@ -71,6 +71,24 @@ type Tx struct {
 
 	payload   []byte // the envelope payload the creator signed
 	signature []byte // the creator's signature
+
+	rwset   *txRWSet         // Results decoded in one namespace (rwSets)
+	batchID map[string][]int // Batch's records by ID (batchRecords)
+}
+
+// batchRecords returns the records of the RecordEvents batch with ID id,
+// in batch order (none when it holds none).
+func (tx *Tx) batchRecords(id string) []int {
+	if tx.Batch == nil {
+		return nil
+	}
+	if tx.batchID == nil {
+		tx.batchID = make(map[string][]int, len(tx.Batch.Records))
+		for i, r := range tx.Batch.Records {
+			tx.batchID[r.ID] = append(tx.batchID[r.ID], i)
+		}
+	}
+	return tx.batchID[id]
 }
 
 // Function returns the invoked function's name.

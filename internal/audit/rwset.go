@@ -82,29 +82,67 @@ func writeOnce(k string) bool {
 }
 
 // rwSets decodes transactions' read/write sets in one namespace (the
-// chaincode's), once each.
+// chaincode's), once each: the decoded set is kept with its transaction,
+// so every reader of a parsed block shares it.
 type rwSets struct {
 	namespace string
-	sets      map[*Tx]*kvrwset.KVRWSet
-	errs      map[*Tx]error
 }
 
 func newRWSets(namespace string) *rwSets {
-	return &rwSets{namespace: namespace, sets: map[*Tx]*kvrwset.KVRWSet{}, errs: map[*Tx]error{}}
+	return &rwSets{namespace: namespace}
+}
+
+// txRWSet is a transaction's read/write set in one namespace, decoded,
+// with its writes by key (the last write of a key is the one committed).
+type txRWSet struct {
+	namespace string
+	set       *kvrwset.KVRWSet
+	err       error
+	writes    map[string]*kvrwset.KVWrite
+	stored    map[string]Stored // values written that decoded as stored records, by key
+}
+
+// storedAt decodes the value tx wrote under key k as a stored record, once.
+func (r *rwSets) storedAt(tx *Tx, w *kvrwset.KVWrite) (Stored, error) {
+	d := r.decoded(tx)
+	if st, ok := d.stored[w.GetKey()]; ok && d.writes[w.GetKey()] == w {
+		return st, nil
+	}
+	var st Stored
+	if err := json.Unmarshal(w.GetValue(), &st); err != nil {
+		return Stored{}, err
+	}
+	if d.writes[w.GetKey()] == w {
+		if d.stored == nil {
+			d.stored = map[string]Stored{}
+		}
+		d.stored[w.GetKey()] = st
+	}
+	return st, nil
 }
 
 // of returns tx's reads and writes in the namespace (empty when it has
 // none there).
 func (r *rwSets) of(tx *Tx) (*kvrwset.KVRWSet, error) {
-	if s, ok := r.sets[tx]; ok {
-		return s, r.errs[tx]
+	d := r.decoded(tx)
+	return d.set, d.err
+}
+
+func (r *rwSets) decoded(tx *Tx) *txRWSet {
+	if d := tx.rwset; d != nil && d.namespace == r.namespace {
+		return d
 	}
-	s, err := decodeRWSet(tx.Results, r.namespace)
-	if err != nil {
-		err = fmt.Errorf("the read/write set of transaction %s does not decode: %w", tx.ID, err)
+	d := &txRWSet{namespace: r.namespace}
+	d.set, d.err = decodeRWSet(tx.Results, r.namespace)
+	if d.err != nil {
+		d.err = fmt.Errorf("the read/write set of transaction %s does not decode: %w", tx.ID, d.err)
 	}
-	r.sets[tx], r.errs[tx] = s, err
-	return s, err
+	d.writes = make(map[string]*kvrwset.KVWrite, len(d.set.GetWrites()))
+	for _, w := range d.set.GetWrites() {
+		d.writes[w.GetKey()] = w
+	}
+	tx.rwset = d
+	return d
 }
 
 func decodeRWSet(results []byte, namespace string) (*kvrwset.KVRWSet, error) {
@@ -129,17 +167,11 @@ func decodeRWSet(results []byte, namespace string) (*kvrwset.KVRWSet, error) {
 
 // write returns tx's write of key k, nil when it wrote none.
 func (r *rwSets) write(tx *Tx, k string) *kvrwset.KVWrite {
-	s, err := r.of(tx)
-	if err != nil {
+	d := r.decoded(tx)
+	if d.err != nil {
 		return nil
 	}
-	var w *kvrwset.KVWrite
-	for _, x := range s.GetWrites() {
-		if x.GetKey() == k {
-			w = x // the last write of a key is the one committed
-		}
-	}
-	return w
+	return d.writes[k]
 }
 
 func counted(tx *Tx, chaincode string) bool {
@@ -301,8 +333,7 @@ func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
 		case w == nil || w.GetIsDelete():
 			p = append(p, fmt.Sprintf("its transaction %s did not write its %s %s: the ledger's entry for this record is not from that transaction", tx.ID, what, keyString(k)))
 		default:
-			var got Stored
-			if err := json.Unmarshal(w.GetValue(), &got); err != nil {
+			if got, err := rws.storedAt(tx, w); err != nil {
 				p = append(p, fmt.Sprintf("its transaction %s wrote a value under its %s that does not decode: %v", tx.ID, what, err))
 			} else if d := storedDiff(got, st); d != "" {
 				p = append(p, fmt.Sprintf("its transaction %s wrote another value under its %s (%s differs)", tx.ID, what, d))

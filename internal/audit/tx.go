@@ -156,17 +156,14 @@ func recordProblems(tx *Tx, st Stored) []string {
 	case tx.Batch == nil:
 		add("transaction %s carries no RecordEvents batch", tx.ID)
 	default:
-		found := false
-		for _, r := range tx.Batch.Records {
-			if r.ID != st.ID {
-				continue
-			}
-			found = true
+		found := tx.batchRecords(st.ID)
+		for _, i := range found {
+			r := tx.Batch.Records[i]
 			if r.Hash != st.Hash || !bytes.Equal(r.Record.Canonical(), st.Record) {
 				add("differs from the record submitted in transaction %s (hash there %s)", tx.ID, short(r.Hash))
 			}
 		}
-		if !found {
+		if len(found) == 0 {
 			add("is not in the RecordEvents batch of transaction %s", tx.ID)
 		}
 	}

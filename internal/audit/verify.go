@@ -116,6 +116,13 @@ func Verify(a *Archive, opt VerifyOptions) *Report {
 // configuration blocks already parsed (VerifyRun's), not parsed again.
 func verify(a *Archive, set *BlockSet, opt VerifyOptions) *Report {
 	rep := &Report{Records: len(a.Records)}
+	// Each record decoded and checked once, however many checks ask.
+	opened := *a
+	opened.Records = make([]Stored, len(a.Records))
+	for i, st := range a.Records {
+		opened.Records[i] = st.Open()
+	}
+	a = &opened
 	if opt.Tx.Channel == "" {
 		opt.Tx.Channel = a.Channel
 	}

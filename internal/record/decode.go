@@ -147,6 +147,30 @@ func (s *Sealed) Check() error {
 	return nil
 }
 
+// OpenSealed decodes a sealed record from its canonical encoding (as
+// DecodeRecord) and checks it (as Sealed.Check), encoding it once: the
+// bytes, being canonical, are what the hash covers. Its errors are
+// DecodeRecord's and Check's.
+func OpenSealed(id, hash string, data []byte) (Sealed, error) {
+	r, err := DecodeRecord(data)
+	if err != nil {
+		return Sealed{}, err
+	}
+	if err := r.validateFields(); err != nil {
+		return Sealed{}, err
+	}
+	if err := checkSize(data); err != nil {
+		return Sealed{}, err
+	}
+	if want := r.DeriveID(); id != want {
+		return Sealed{}, invalid("id", "does not match the record's content (want %s)", want)
+	}
+	if h := hashOf(data); hash != h {
+		return Sealed{}, invalid("hash", "does not match the record's canonical encoding (want %s)", h)
+	}
+	return Sealed{ID: id, Hash: hash, Record: r}, nil
+}
+
 // CheckBatch checks every record (Check) and the chain within the batch:
 // one host, sequence numbers increasing by one, each Prev the Hash of the
 // record before it. The error names the offending record by index and ID.

@@ -184,3 +184,37 @@ func TestWriteRecordFuzzSeeds(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOpenSealed holds OpenSealed to what it replaces, DecodeRecord then
+// Sealed.Check: the same record or the same error, for any ID, hash and
+// bytes.
+func FuzzOpenSealed(f *testing.F) {
+	for _, s := range seedChain(f, "node1") {
+		c := s.Record.Canonical()
+		f.Add(s.ID, s.Hash, c)
+		f.Add(s.ID+"0", s.Hash, c)                                                  // wrong ID
+		f.Add(s.ID, strings.Repeat("0", 64), c)                                     // wrong hash
+		f.Add(s.ID, s.Hash, bytes.Replace(c, []byte(`"v":1`), []byte(`"v": 1`), 1)) // not canonical
+		f.Add(s.ID, s.Hash, bytes.Replace(c, []byte(`"v":1`), []byte(`"v":2`), 1))  // invalid field
+	}
+	f.Add("", "", []byte(`{}`))
+	f.Fuzz(func(t *testing.T, id, hash string, data []byte) {
+		got, err := record.OpenSealed(id, hash, data)
+		var want record.Sealed
+		r, werr := record.DecodeRecord(data)
+		if werr == nil {
+			want = record.Sealed{ID: id, Hash: hash, Record: r}
+			if werr = want.Check(); werr != nil {
+				want = record.Sealed{}
+			}
+		}
+		switch {
+		case (err == nil) != (werr == nil):
+			t.Fatalf("OpenSealed: %v; DecodeRecord and Check: %v", err, werr)
+		case err != nil && err.Error() != werr.Error():
+			t.Fatalf("OpenSealed says %q, DecodeRecord and Check %q", err, werr)
+		case !reflect.DeepEqual(got, want):
+			t.Fatalf("OpenSealed gives %#v, DecodeRecord and Check %#v", got, want)
+		}
+	})
+}

@@ -5,6 +5,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/e2l-project/e2l/internal/record"
@@ -20,20 +21,66 @@ type Stored struct {
 	CertSHA256 string          `json:"certSha256"` // SHA-256 of the signer's certificate (DER), hex
 	TxID       string          `json:"txId"`
 	TxTime     int64           `json:"txTime"` // the transaction timestamp, unix ns
+
+	// opened is the record decoded and checked once (Open).
+	opened *opened
+}
+
+// opened is what Open found of a stored record, with a copy of the bytes
+// it read: a Stored whose Record no longer holds them is decoded again.
+type opened struct {
+	src    []byte
+	sealed record.Sealed
+	err    error
+	host   string
+	seq    uint64
+}
+
+// Open returns s with its record decoded and checked now, once: Sealed,
+// Decoded and Claimed of the copy it returns (and of copies of that)
+// answer from what it found, for as long as Record holds the same bytes.
+// A reader that asks them many times of each record (the audit of a run
+// of blocks) opens the records first.
+func (s Stored) Open() Stored {
+	if s.memo() != nil {
+		return s
+	}
+	o := &opened{src: append([]byte(nil), s.Record...)}
+	o.sealed, o.err = record.OpenSealed(s.ID, s.Hash, s.Record)
+	if o.err == nil {
+		o.host, o.seq = o.sealed.Record.Host, o.sealed.Record.Seq
+	} else {
+		o.host, o.seq = claimed(s.Record)
+	}
+	s.opened = o
+	return s
+}
+
+// memo is what Open found, nil when s was not opened or its Record changed
+// since.
+func (s Stored) memo() *opened {
+	if o := s.opened; o != nil && bytes.Equal(o.src, s.Record) {
+		return o
+	}
+	return nil
 }
 
 // Sealed decodes the stored record and re-verifies it: canonical bytes,
 // schema, ID and hash.
 func (s Stored) Sealed() (record.Sealed, error) {
-	r, err := record.DecodeRecord(s.Record)
-	if err != nil {
-		return record.Sealed{}, err
+	if o := s.memo(); o != nil {
+		return o.sealed, o.err
 	}
-	sealed := record.Sealed{ID: s.ID, Hash: s.Hash, Record: r}
-	if err := sealed.Check(); err != nil {
-		return record.Sealed{}, err
+	return record.OpenSealed(s.ID, s.Hash, s.Record)
+}
+
+// Decoded decodes the stored record (record.DecodeRecord) without checking
+// its ID and hash.
+func (s Stored) Decoded() (record.Record, error) {
+	if o := s.memo(); o != nil && o.err == nil {
+		return o.sealed.Record, nil
 	}
-	return sealed, nil
+	return record.DecodeRecord(s.Record)
 }
 
 // Statuses of a record in a RecordEvents result.
@@ -78,11 +125,18 @@ type Page struct {
 // Claimed returns the host and seq the stored record claims, read leniently
 // so that an altered record can still be named.
 func (s Stored) Claimed() (host string, seq uint64) {
+	if o := s.memo(); o != nil {
+		return o.host, o.seq
+	}
+	return claimed(s.Record)
+}
+
+func claimed(rec []byte) (host string, seq uint64) {
 	var r struct {
 		Host string `json:"host"`
 		Seq  uint64 `json:"seq"`
 	}
-	_ = json.Unmarshal(s.Record, &r)
+	_ = json.Unmarshal(rec, &r)
 	return r.Host, r.Seq
 }
 
