@@ -1,9 +1,11 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -27,30 +29,38 @@ func (s *Store) Count(ctx context.Context) (blocks, records int64, err error) {
 	return blocks, records, nil
 }
 
-// slotsPerQuery bounds the slots SlotsTaken looks up in one statement.
-const slotsPerQuery = 500
+// rangesPerQuery bounds the seq ranges SlotsTaken looks up in one
+// statement; slotGap is the widest run of seqs not asked for that one
+// range spans.
+const (
+	rangesPerQuery = 100
+	slotGap        = 64
+)
 
 // SlotsTaken returns the records that hold any of the given chain slots,
 // by slot; a free slot is absent from the map. Only the record's Host,
 // Seq, ID, Hash, Block, TxID and TxIndex are set: enough to tell the
-// record in a finding.
+// record in a finding. The slots are looked up as seq ranges per host (a
+// run of blocks names a few ranges of each host's chain), in one indexed
+// range scan each.
 func (s *Store) SlotsTaken(ctx context.Context, slots []Slot) (map[Slot]Record, error) {
 	taken := make(map[Slot]Record)
-	for start := 0; start < len(slots); start += slotsPerQuery {
-		batch := slots[start:min(start+slotsPerQuery, len(slots))]
+	want := make(map[Slot]bool, len(slots))
+	for _, sl := range slots {
+		want[sl] = true
+	}
+	ranges := slotRanges(slots)
+	for start := 0; start < len(ranges); start += rangesPerQuery {
+		batch := ranges[start:min(start+rangesPerQuery, len(ranges))]
 		var q strings.Builder
-		q.WriteString(`SELECT r.host, r.seq, r.id, r.hash, r.block, r.tx_id, r.tx_index FROM (VALUES `)
-		args := make([]any, 0, 2*len(batch))
-		for i, sl := range batch {
+		args := make([]any, 0, 3*len(batch))
+		for i, r := range batch {
 			if i > 0 {
-				q.WriteByte(',')
+				q.WriteString(" UNION ALL ")
 			}
-			// VALUES columns are column1, column2 in both databases; the
-			// casts give PostgreSQL their types.
-			fmt.Fprintf(&q, "(CAST($%d AS TEXT), CAST($%d AS BIGINT))", 2*i+1, 2*i+2)
-			args = append(args, sl.Host, sqlUint(sl.Seq))
+			fmt.Fprintf(&q, "SELECT host, seq, id, hash, block, tx_id, tx_index FROM records WHERE host = $%d AND seq >= $%d AND seq <= $%d", 3*i+1, 3*i+2, 3*i+3)
+			args = append(args, r.host, sqlUint(r.from), sqlUint(r.to))
 		}
-		q.WriteString(`) AS s JOIN records r ON r.host = s.column1 AND r.seq = s.column2`)
 		rows, err := s.db.QueryContext(ctx, q.String(), args...)
 		if err != nil {
 			return nil, fmt.Errorf("index: slots taken: %w", err)
@@ -65,7 +75,9 @@ func (s *Store) SlotsTaken(ctx context.Context, slots []Slot) (map[Slot]Record, 
 				return nil, fmt.Errorf("index: slots taken: %w", err)
 			}
 			r.Seq, r.Block, r.TxIndex = uint64(seq), uint64(block), int(txIndex)
-			taken[Slot{r.Host, r.Seq}] = r
+			if sl := (Slot{r.Host, r.Seq}); want[sl] {
+				taken[sl] = r
+			}
 		}
 		err = rows.Err()
 		rows.Close()
@@ -74,6 +86,33 @@ func (s *Store) SlotsTaken(ctx context.Context, slots []Slot) (map[Slot]Record, 
 		}
 	}
 	return taken, nil
+}
+
+// seqRange is the seqs from..to of one host's chain.
+type seqRange struct {
+	host     string
+	from, to uint64
+}
+
+// slotRanges covers the slots with ranges of seqs per host, each leaving
+// out at most slotGap seqs in a row, in host and seq order.
+func slotRanges(slots []Slot) []seqRange {
+	sorted := slices.Clone(slots)
+	slices.SortFunc(sorted, func(a, b Slot) int {
+		if c := strings.Compare(a.Host, b.Host); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	var out []seqRange
+	for _, sl := range sorted {
+		if n := len(out); n > 0 && out[n-1].host == sl.Host && sl.Seq-out[n-1].to <= slotGap+1 {
+			out[n-1].to = max(out[n-1].to, sl.Seq)
+			continue
+		}
+		out = append(out, seqRange{host: sl.Host, from: sl.Seq, to: sl.Seq})
+	}
+	return out
 }
 
 // ChainRecords returns host's records with from <= seq <= to, by seq

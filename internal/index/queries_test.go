@@ -2,6 +2,7 @@ package index
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -192,7 +193,49 @@ func TestSlotsTaken(t *testing.T) {
 		if got, err := s.SlotsTaken(t.Context(), nil); err != nil || len(got) != 0 {
 			t.Errorf("SlotsTaken of no slots = %v, %v", got, err)
 		}
+		// Taken slots between the ones asked for are not answered; more
+		// hosts than one statement looks up.
+		ask, want = nil, map[Slot]Record{}
+		for seq := uint64(1); seq <= 700; seq += 2 {
+			ask = append(ask, a(seq))
+		}
+		for i := range 2 * rangesPerQuery {
+			ask = append(ask, Slot{fmt.Sprintf("nobody-%d", i), uint64(i)})
+		}
+		for sl, r := range bySlot {
+			if sl.Host == a(1).Host && sl.Seq%2 == 1 {
+				want[sl] = Record{Host: r.Host, Seq: r.Seq, ID: r.ID, Hash: r.Hash, Block: r.Block, TxID: r.TxID, TxIndex: r.TxIndex}
+			}
+		}
+		if len(want) == 0 || len(want) == len(bySlot) {
+			t.Fatalf("the fixture holds %d slots, %d of them odd seqs of %s: the case asks for nothing it can tell apart", len(bySlot), len(want), a(1).Host)
+		}
+		if got, err = s.SlotsTaken(t.Context(), ask); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("SlotsTaken of odd seqs =\n %v, %v\nwant\n %v", got, err, want)
+		}
 	})
+}
+
+func TestSlotRanges(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		slots []Slot
+		want  []seqRange
+	}{
+		{"none", nil, nil},
+		{"one", []Slot{{"h", 5}}, []seqRange{{"h", 5, 5}}},
+		{"contiguous, unsorted, repeated", []Slot{{"h", 3}, {"h", 1}, {"h", 2}, {"h", 2}}, []seqRange{{"h", 1, 3}}},
+		{"a gap of slotGap joins", []Slot{{"h", 1}, {"h", 2 + slotGap}}, []seqRange{{"h", 1, 2 + slotGap}}},
+		{"a wider gap splits", []Slot{{"h", 1}, {"h", 3 + slotGap}}, []seqRange{{"h", 1, 1}, {"h", 3 + slotGap, 3 + slotGap}}},
+		{"hosts apart", []Slot{{"b", 1}, {"a", 2}, {"b", 2}}, []seqRange{{"a", 2, 2}, {"b", 1, 2}}},
+		{"the last seq", []Slot{{"h", math.MaxUint64}, {"h", math.MaxUint64 - 1}}, []seqRange{{"h", math.MaxUint64 - 1, math.MaxUint64}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := slotRanges(c.slots); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("slotRanges(%v) = %v, want %v", c.slots, got, c.want)
+			}
+		})
+	}
 }
 
 func TestChainProblems(t *testing.T) {
