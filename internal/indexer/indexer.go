@@ -17,7 +17,6 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/index"
@@ -50,11 +49,13 @@ type Config struct {
 	// block's header): the indexer refuses a channel or an index whose
 	// genesis block is another.
 	Anchor string
-	// RunBlocks is the most blocks verified and applied together (default
-	// 100); RunWait how long a partial run waits for more blocks (default
-	// 200 ms).
-	RunBlocks int
-	RunWait   time.Duration
+	// RunBlocks and RunRecords bound a run, the blocks verified and
+	// applied together (default 100 blocks, 10,000 records: a run is held
+	// in memory); RunWait is how long a partial run waits for more blocks
+	// (default 200 ms).
+	RunBlocks  int
+	RunRecords int
+	RunWait    time.Duration
 	// Follow keeps indexing blocks as they commit until ctx ends; without
 	// it Run returns once the channel's height at its start is indexed.
 	Follow bool
@@ -131,6 +132,9 @@ func New(src Source, st Store, cfg Config) (*Indexer, error) {
 	}
 	if cfg.RunBlocks <= 0 {
 		cfg.RunBlocks = 100
+	}
+	if cfg.RunRecords <= 0 {
+		cfg.RunRecords = 5_000
 	}
 	if cfg.RunWait <= 0 {
 		cfg.RunWait = 200 * time.Millisecond
@@ -264,90 +268,17 @@ func (x *Indexer) setHeight(h uint64) {
 	x.m.behind.Set(float64(x.prog.Height - min(x.prog.Height, x.next)))
 }
 
-// stream reads blocks from x.next and applies them a run at a time: a run
-// ends at RunBlocks blocks, at the target height (catch-up), or when no
-// block came for RunWait. It returns nil when a catch-up reached target,
-// and an error when the stream broke.
-func (x *Indexer) stream(ctx context.Context, target uint64) error {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch, err := x.src.Blocks(sctx, x.next)
-	if err != nil {
-		return err
-	}
-	var pending []*common.Block
-	idle := time.NewTimer(x.cfg.RunWait)
-	defer idle.Stop()
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		err := x.apply(ctx, pending)
-		pending = pending[:0]
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case b, ok := <-ch:
-			if !ok {
-				if err := flush(); err != nil {
-					return err
-				}
-				return fmt.Errorf("the block stream ended at block %d", x.next)
-			}
-			n := b.GetHeader().GetNumber()
-			want := x.next + uint64(len(pending))
-			if n < want {
-				continue // a block already applied, sent again after a reconnect
-			}
-			if n > want {
-				return fmt.Errorf("the block stream skipped from block %d to %d", want, n)
-			}
-			pending = append(pending, b)
-			x.setHeight(n + 1)
-			if len(pending) >= x.cfg.RunBlocks || (!x.cfg.Follow && n+1 >= target) {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			if !x.cfg.Follow && x.next >= target {
-				return nil
-			}
-			idle.Reset(x.cfg.RunWait)
-		case <-idle.C:
-			if err := flush(); err != nil {
-				return err
-			}
-			idle.Reset(x.cfg.RunWait)
-		}
-	}
-}
-
 // apply verifies a run of blocks and applies it to the store.
-func (x *Indexer) apply(ctx context.Context, blocks []*common.Block) error {
+func (x *Indexer) apply(ctx context.Context, blocks []prepared) error {
 	began := x.cfg.Now()
 	raws := make([][]byte, len(blocks))
 	parsed := make([]*audit.Block, len(blocks))
 	named := map[string]bool{}
 	keep := map[uint64]bool{}
 	for i, b := range blocks {
-		raw, err := proto.Marshal(b)
-		if err != nil {
-			return fmt.Errorf("block %d: %w", b.GetHeader().GetNumber(), err)
-		}
-		raws[i] = raw
-		if parsed[i], err = audit.ParseBlock(raw); err != nil {
-			return fmt.Errorf("block %d: %w", b.GetHeader().GetNumber(), err)
-		}
-		if parsed[i].Number == 0 {
-			if got := hex.EncodeToString(audit.HeaderHash(b.GetHeader())); got != x.cfg.Anchor {
-				return fmt.Errorf("the channel's genesis block is %s, not the trust anchor %s: refusing to index it", got, x.cfg.Anchor)
-			}
-		}
+		raws[i], parsed[i] = b.raw, b.parsed
 		if isConfig(parsed[i]) {
-			x.configs = append(x.configs, raw)
+			x.configs = append(x.configs, b.raw)
 		}
 		recs, hosts, _ := audit.Writes(parsed[i], x.cfg.Chaincode)
 		for _, r := range recs {

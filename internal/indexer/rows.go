@@ -20,7 +20,7 @@ func recordRow(w audit.WrittenRecord, block uint64) index.Record {
 	if w.Tx != nil {
 		row.TxIndex = w.Tx.Index
 	}
-	r, err := record.DecodeRecord(st.Record)
+	r, err := st.Decoded()
 	if err != nil {
 		row.Host, row.Seq = st.Claimed()
 		row.Kind = "undecodable"
