@@ -218,7 +218,7 @@ func TestRunWithASyntheticDockerSourceSpoolsItsEvents(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(b), `e2l_collector_watcher_records_appended_total{kind="event"} 200`)
+		return strings.Contains(string(b), `e2l_collector_spool_appended_records_total{kind="event"} 200`)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !spooled() {

@@ -337,7 +337,6 @@ func (s *Submitter) deadLetter(recs []record.Sealed, cause error) {
 			s.log.Error("cannot dead-letter a refused record", zap.Uint64("seq", r.Record.Seq), zap.String("id", r.ID), zap.Error(err))
 			continue
 		}
-		s.m.deadLettered.Inc()
 		s.log.Error("record refused by the ledger: dead-lettered",
 			zap.Uint64("seq", r.Record.Seq), zap.String("id", r.ID), zap.String("kind", string(r.Record.Kind)), zap.Error(cause))
 	}

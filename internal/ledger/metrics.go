@@ -23,7 +23,6 @@ type metrics struct {
 	splits        prometheus.Counter
 	latency       prometheus.Histogram
 	records       *prometheus.CounterVec // status
-	deadLettered  prometheus.Counter
 	lastCommit    prometheus.Gauge
 	spoolFailures prometheus.Counter
 }
@@ -61,10 +60,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "committed_records_total",
 			Help: "Records committed, by the chaincode's status (written, duplicate, unknown).",
 		}, []string{"status"}),
-		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Subsystem: sub, Name: "dead_lettered_records_total",
-			Help: "Records the chaincode refused for good, set aside in the spool.",
-		}),
 		lastCommit: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Subsystem: sub, Name: "last_commit_timestamp_seconds",
 			Help: "When a transaction last committed VALID.",
@@ -75,7 +70,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, st := range stages {
-		for _, r := range reasons {
+		for _, r := range stageReasons[st] {
 			m.transactions.WithLabelValues(st, r)
 		}
 	}
@@ -86,7 +81,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.records.WithLabelValues(s)
 	}
 	for _, c := range []prometheus.Collector{m.inFlight, m.batchSize, m.transactions, m.retries, m.splits,
-		m.latency, m.records, m.deadLettered, m.lastCommit, m.spoolFailures} {
+		m.latency, m.records, m.lastCommit, m.spoolFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,24 @@
+package indexer
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/e2l-project/e2l/internal/testkit/metricdoc"
+)
+
+func TestTheMetricsAreDocumented(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := newMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := metricdoc.Undocumented(reg, "docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) > 0 {
+		t.Errorf("docs/operations.md does not list %s", strings.Join(missing, ", "))
+	}
+}
