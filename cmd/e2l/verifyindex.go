@@ -307,7 +307,7 @@ func (a *app) reindexAndCompare(ctx context.Context, li *ledgerIndex, next uint6
 	}
 	defer own.Close()
 	x, err := indexer.New(li.c, own, indexer.Config{Channel: li.c.Channel(), Chaincode: li.c.Chaincode(), Anchor: li.anchor,
-		Progress: newProgressLine(a.stderr, a.now).show, Now: a.now, Logger: a.logger})
+		Progress: newProgressLine(a.stderr, a.now).show, Clock: a.now, Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}

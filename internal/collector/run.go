@@ -94,7 +94,8 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger, build build
 	}
 	logResumed(logger, resumed)
 	var drainDeadline atomic.Int64 // unix ns; set when the shutdown drain starts
-	sub, err := ledger.NewSubmitter(sp, conn, logger.Named("ledger"), reg, ledger.Config{
+	sub, err := ledger.NewSubmitter(sp, conn, ledger.Config{
+		Logger: logger.Named("ledger"), Registerer: reg,
 		MaxBatch: cfg.BatchMax, MaxDelay: cfg.BatchDelay, MaxInFlight: cfg.MaxInFlight, DrainTimeout: cfg.DrainTimeout,
 		DrainDeadline: func() time.Time {
 			if ns := drainDeadline.Load(); ns != 0 {

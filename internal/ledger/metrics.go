@@ -1,9 +1,10 @@
 package ledger
 
 import (
-	"github.com/e2l-project/e2l/internal/wire"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/e2l-project/e2l/internal/deps"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Statuses of committed records, from the chaincode's result.
@@ -80,11 +81,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, s := range recordStatuses {
 		m.records.WithLabelValues(s)
 	}
-	for _, c := range []prometheus.Collector{m.inFlight, m.batchSize, m.transactions, m.retries, m.splits,
-		m.latency, m.records, m.lastCommit, m.spoolFailures} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return m, deps.Register(reg, "ledger", m.inFlight, m.batchSize, m.transactions, m.retries, m.splits,
+		m.latency, m.records, m.lastCommit, m.spoolFailures)
 }

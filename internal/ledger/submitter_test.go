@@ -289,7 +289,7 @@ func start(t *testing.T, recs []record.Sealed, cfg Config, respond func(c *call)
 	cfg.BackoffMin, cfg.BackoffMax = testBackoffMin, testBackoffMax
 	h := &harness{sp: newFakeSpool(recs), cc: newFakeContract(), timers: newFakeTimers(), reg: prometheus.NewPedanticRegistry(), done: make(chan error, 1)}
 	h.cc.respond = respond
-	sub, err := NewSubmitter(h.sp, h.cc, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), h.reg, cfg)
+	sub, err := NewSubmitter(h.sp, h.cc, withDeps(cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), h.reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,7 +586,7 @@ func TestRunReturnsSpoolErrors(t *testing.T) {
 	_ = h.stop(t)
 	sp := newFakeSpool(nil)
 	sp.failRead = errors.New("disk on fire")
-	sub, err := NewSubmitter(sp, h.cc, zap.NewNop(), prometheus.NewRegistry(), Config{})
+	sub, err := NewSubmitter(sp, h.cc, Config{Logger: zap.NewNop(), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,4 +638,10 @@ func TestSplit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withDeps is cfg with its logger and registerer.
+func withDeps(cfg Config, l *zap.Logger, reg prometheus.Registerer) Config {
+	cfg.Logger, cfg.Registerer = l, reg
+	return cfg
 }
