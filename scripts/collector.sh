@@ -68,10 +68,4 @@ status() {
 	fi
 }
 
-case ${1:-} in
-start | stop | status) "$1" ;;
-*)
-	echo "usage: $0 start|stop|status" >&2
-	exit 2
-	;;
-esac
+daemon_main "$@"

@@ -9,6 +9,7 @@
 #                                          process exits first (the log's last lines) or after SECONDS
 #   daemon_stop NAME PID_FILE MATCH SECONDS
 #                                          SIGTERM, wait up to SECONDS for the exit, then SIGKILL
+#   daemon_main "$@"                       run the sourcing script's start, stop or status
 
 daemon_pid() {
 	local pid_file=$1 match=$2 p
@@ -56,4 +57,14 @@ daemon_stop() {
 	fi
 	rm -f "$pid_file"
 	echo "$name: stopped (pid $p)"
+}
+
+daemon_main() {
+	case ${1:-} in
+	start | stop | status) "$1" ;;
+	*)
+		echo "usage: $0 start|stop|status" >&2
+		exit 2
+		;;
+	esac
 }

@@ -1,7 +1,6 @@
 package indexer
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,11 +13,5 @@ func TestTheMetricsAreDocumented(t *testing.T) {
 	if _, err := newMetrics(reg); err != nil {
 		t.Fatal(err)
 	}
-	missing, err := metricdoc.Undocumented(reg, "docs/operations.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(missing) > 0 {
-		t.Errorf("docs/operations.md does not list %s", strings.Join(missing, ", "))
-	}
+	metricdoc.Check(t, reg, "docs/operations.md")
 }

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,11 +13,5 @@ func TestTheMetricsAreDocumented(t *testing.T) {
 	if _, err := newMetrics(reg); err != nil {
 		t.Fatal(err)
 	}
-	missing, err := metricdoc.Undocumented(reg, "docs/collector.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(missing) > 0 {
-		t.Errorf("docs/collector.md does not list %s", strings.Join(missing, ", "))
-	}
+	metricdoc.Check(t, reg, "docs/collector.md")
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -45,4 +46,17 @@ func Undocumented(g prometheus.Gatherer, doc string) ([]string, error) {
 		}
 	}
 	return missing, nil
+}
+
+// Check fails t when the reference doc does not name every e2l metric g
+// gathers: a package's TestTheMetricsAreDocumented.
+func Check(t testing.TB, g prometheus.Gatherer, doc string) {
+	t.Helper()
+	missing, err := Undocumented(g, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) > 0 {
+		t.Errorf("%s does not list %s", doc, strings.Join(missing, ", "))
+	}
 }
