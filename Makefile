@@ -193,8 +193,11 @@ test-fuzz: ## run each fuzz target for FUZZTIME (default 10s) on top of its chec
 	done
 
 .PHONY: lint
-lint: ## gofmt and go vet (also with the integration tag)
+lint: ## gofmt, go vet (also with the integration tag), no non-test Go file over 500 lines
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(for f in $$(git ls-files '*.go' ':!:*_test.go' ':!:tools/fabric/overlay/*'); do \
+		n=$$(wc -l <$$f); [ $$n -le 500 ] || grep -q '^// Code generated .* DO NOT EDIT\.$$' $$f || echo "$$f: $$n lines"; done); \
+		if [ -n "$$out" ]; then echo "non-test Go files over 500 lines (split them by job):"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./test/integration/...
 include deploy/deploy.mk

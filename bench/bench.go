@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer lg.Close()
+	defer func() { _ = lg.Close() }()
 	w, err := watchLedger(ctx, lg)
 	if err != nil {
 		return nil, err
@@ -157,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return err
 		}
-		defer g.Close()
+		defer func() { _ = g.Close() }()
 		la := loadAvg()
 		r, err := runCeiling(ctx, g, w, id.Host, cfg.InFlight, cfg.Duration, cfg.Warmup)
 		rep.ceiling(r, cfg.InFlight, la)

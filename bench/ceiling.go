@@ -11,6 +11,7 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
+	"github.com/e2l-project/e2l/internal/fabricconn"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 )
@@ -75,8 +76,8 @@ func selfCPU() time.Duration {
 // window, and every transaction submitted in the window counts in the
 // latency (submit to commit seen by the listener; one that failed counts
 // as never committed). Transactions still in flight at the end are awaited.
-func runCeiling(ctx context.Context, g *gatewayConn, w *ledgerWatch, host string, inFlight int, duration, warmup time.Duration) (ceilingResult, error) {
-	contract := g.contract()
+func runCeiling(ctx context.Context, g *fabricconn.Conn, w *ledgerWatch, host string, inFlight int, duration, warmup time.Duration) (ceilingResult, error) {
+	contract := e2lContract(g)
 	ch := newChainer()
 	var n atomic.Int64
 	var mu sync.Mutex

@@ -10,6 +10,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 
+	"github.com/e2l-project/e2l/internal/fabricconn"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/network"
 )
@@ -26,7 +27,7 @@ type filler struct {
 
 type fillHost struct {
 	id        network.HostIdentity
-	g         *gatewayConn
+	g         *fabricconn.Conn
 	chain     *chainer
 	n         int64 // records made
 	ctr, step int   // the container being run and its next step
@@ -54,7 +55,7 @@ func newFiller(ctx context.Context, n *network.Network, hosts int, noRegister bo
 
 func (f *filler) Close() {
 	for _, h := range f.hosts {
-		h.g.Close()
+		_ = h.g.Close()
 	}
 }
 
@@ -151,7 +152,7 @@ func (f *filler) fillHost(ctx context.Context, h *fillHost, n int) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			_, commit, err := h.g.contract().SubmitAsync("RecordEvents", client.WithArguments(arg))
+			_, commit, err := e2lContract(h.g).SubmitAsync("RecordEvents", client.WithArguments(arg))
 			if err != nil {
 				fail(err)
 				return

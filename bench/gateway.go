@@ -2,11 +2,9 @@ package bench
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -14,63 +12,31 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/e2l-project/e2l/internal/fabricconn"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/signer"
 	"github.com/e2l-project/e2l/network"
 )
 
-// gatewayConn is a Fabric Gateway connection as one identity.
-type gatewayConn struct {
-	cc *grpc.ClientConn
-	gw *client.Gateway
-}
-
-func (g *gatewayConn) Close() {
-	_ = g.gw.Close()
-	_ = g.cc.Close()
-}
-
-func (g *gatewayConn) contract() *client.Contract {
-	return g.gw.GetNetwork(network.ChannelName).GetContract(network.ChaincodeName)
-}
-
-// connect opens a Gateway connection to endpoint as the identity in
-// certPath/keyPath of mspID.
-func connect(endpoint, tlsCAPath, certPath, keyPath, mspID string) (*gatewayConn, error) {
-	caPEM, err := os.ReadFile(tlsCAPath)
+// connectHost connects to the Gateway of an enrolled host's own
+// organisation's peer, as that host.
+func connectHost(id network.HostIdentity) (*fabricconn.Conn, error) {
+	host, err := signer.Load(id.CertPath, id.KeyPath, id.MSPID)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("no certificate in %s", tlsCAPath)
-	}
-	id, err := signer.Load(certPath, keyPath, mspID)
-	if err != nil {
-		return nil, err
-	}
-	cc, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "")))
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", endpoint, err)
-	}
-	gw, err := client.Connect(id.X509, client.WithSign(id.Sign), client.WithClientConnection(cc),
-		client.WithEvaluateTimeout(30*time.Second), client.WithEndorseTimeout(30*time.Second),
-		client.WithSubmitTimeout(30*time.Second), client.WithCommitStatusTimeout(2*time.Minute))
-	if err != nil {
-		_ = cc.Close()
-		return nil, fmt.Errorf("connect gateway %s: %w", endpoint, err)
-	}
-	return &gatewayConn{cc: cc, gw: gw}, nil
-}
-
-// connectHost connects as an enrolled host, to its own organisation's peer.
-func connectHost(id network.HostIdentity) (*gatewayConn, error) {
 	endpoint, _, _ := strings.Cut(id.Lookup("E2L_PEER_ENDPOINTS"), ",")
-	return connect(endpoint, id.Lookup("E2L_PEER_TLS_CA"), id.CertPath, id.KeyPath, id.MSPID)
+	return fabricconn.Connect(fabricconn.Config{
+		Endpoint: endpoint, TLSRootCAFile: id.Lookup("E2L_PEER_TLS_CA"), ID: host.X509, Sign: host.Sign,
+		Timeouts: fabricconn.Timeouts{Evaluate: 30 * time.Second, Endorse: 30 * time.Second, Submit: 30 * time.Second, CommitStatus: 2 * time.Minute},
+	})
+}
+
+// e2lContract is the e2l chaincode on the e2l channel.
+func e2lContract(g *fabricconn.Conn) *client.Contract {
+	return g.Contract(network.ChannelName, network.ChaincodeName)
 }
 
 // committed is one record seen in a VALID RecordEvents transaction of a
@@ -101,8 +67,8 @@ type ledgerWatch struct {
 }
 
 // watchLedger listens to blocks from the next one on until ctx ends.
-func watchLedger(ctx context.Context, g *gatewayConn) (*ledgerWatch, error) {
-	blocks, err := g.gw.GetNetwork(network.ChannelName).BlockEvents(ctx)
+func watchLedger(ctx context.Context, g *fabricconn.Conn) (*ledgerWatch, error) {
+	blocks, err := g.Gateway.GetNetwork(network.ChannelName).BlockEvents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("block events: %w", err)
 	}

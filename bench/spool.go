@@ -81,7 +81,7 @@ func runSpooled(ctx context.Context, bin string, id network.HostIdentity, dir st
 	}
 	res.Records = last["e2l_collector_spool_pending_records"]
 	res.Dropped = last["e2l_collector_watcher_events_dropped_total"]
-	res.EventsPerS = last[`e2l_collector_watcher_records_appended_total{kind="event"}`] / res.Seconds
+	res.EventsPerS = last[`e2l_collector_spool_appended_records_total{kind="event"}`] / res.Seconds
 	// Let the collector settle (the submitter keeps retrying the dead ledger).
 	sleep(ctx, 3*time.Second)
 	m, err := procMem(p.pid())

@@ -2,74 +2,33 @@ package network
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
-	"github.com/hyperledger/fabric-gateway/pkg/identity"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
+
+	"github.com/e2l-project/e2l/internal/fabricconn"
+	"github.com/e2l-project/e2l/internal/signer"
 )
 
 // adminGateway connects to o's peer Gateway as o's admin: cryptogen's
 // Admin@<domain>, whose certificate has OU admin under NodeOUs (the identity
-// the chaincode requires of a host registry change). opts add timeouts.
+// the chaincode requires of a host registry change), with timeouts t.
 // closeGW closes the gateway and its connection.
-func (c Config) adminGateway(o Org, opts ...client.ConnectOption) (gw *client.Gateway, closeGW func(), err error) {
-	caPEM, err := os.ReadFile(c.peerTLSCA(o))
-	if err != nil {
-		return nil, nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, nil, fmt.Errorf("no certificate in %s", c.peerTLSCA(o))
-	}
-	id, sign, err := loadIdentity(o.MSPID(), c.peerAdminCert(o), c.peerAdminKey(o))
+func (c Config) adminGateway(o Org, t fabricconn.Timeouts) (gw *client.Gateway, closeGW func(), err error) {
+	admin, err := signer.Load(c.peerAdminCert(o), c.peerAdminKey(o), o.MSPID())
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s admin identity: %w", o, err)
 	}
-	conn, err := grpc.NewClient(addr(c.port(slotPeer, o.index(), offMain)),
-		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "")))
+	conn, err := fabricconn.Connect(fabricconn.Config{
+		Endpoint: addr(c.port(slotPeer, o.index(), offMain)), TLSRootCAFile: c.peerTLSCA(o),
+		ID: admin.X509, Sign: admin.Sign, Timeouts: t,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	gw, err = client.Connect(id, append([]client.ConnectOption{client.WithSign(sign), client.WithClientConnection(conn)}, opts...)...)
-	if err != nil {
-		return nil, nil, errors.Join(err, conn.Close())
-	}
-	return gw, func() { _ = gw.Close(); _ = conn.Close() }, nil
-}
-
-// loadIdentity reads a PEM certificate and its PEM private key.
-func loadIdentity(mspID, certPath, keyPath string) (*identity.X509Identity, identity.Sign, error) {
-	certPEM, err := os.ReadFile(certPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := identity.CertificateFromPEM(certPEM)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", certPath, err)
-	}
-	id, err := identity.NewX509Identity(mspID, cert)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyPEM, err := os.ReadFile(keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := identity.PrivateKeyFromPEM(keyPEM)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", keyPath, err)
-	}
-	sign, err := identity.NewPrivateKeySign(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return id, sign, nil
+	return conn.Gateway, func() { _ = conn.Close() }, nil
 }
 
 // e2lContract is the e2l chaincode on the e2l channel.
@@ -82,7 +41,7 @@ func e2lContract(gw *client.Gateway) *client.Contract {
 // gossip and discovery) enough peers of other orgs to satisfy the
 // endorsement policy. Nothing is submitted.
 func (c Config) gatewayEndorse(ctx context.Context, o Org) error {
-	gw, closeGW, err := c.adminGateway(o, client.WithEndorseTimeout(10*time.Second))
+	gw, closeGW, err := c.adminGateway(o, fabricconn.Timeouts{Endorse: 10 * time.Second})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/e2l-project/e2l/internal/fabricconn"
 	"github.com/e2l-project/e2l/internal/wire"
 )
 
@@ -47,7 +48,7 @@ func (n *Network) GetHost(ctx context.Context, o Org, host string) (wire.HostReg
 	if err := o.valid(); err != nil {
 		return reg, err
 	}
-	gw, closeGW, err := n.cfg.adminGateway(o, client.WithEvaluateTimeout(30*time.Second))
+	gw, closeGW, err := n.cfg.adminGateway(o, fabricconn.Timeouts{Evaluate: 30 * time.Second})
 	if err != nil {
 		return reg, err
 	}
@@ -71,8 +72,7 @@ func (n *Network) submitAsAdmin(ctx context.Context, o Org, fn string, args ...s
 	ctx, cancel := context.WithTimeout(ctx, registryTimeout)
 	defer cancel()
 	what := fmt.Sprintf("%s(%s) as %s admin", fn, strings.Join(args, ", "), o)
-	gw, closeGW, err := n.cfg.adminGateway(o, client.WithEndorseTimeout(30*time.Second),
-		client.WithSubmitTimeout(30*time.Second), client.WithCommitStatusTimeout(registryTimeout))
+	gw, closeGW, err := n.cfg.adminGateway(o, fabricconn.Timeouts{Endorse: 30 * time.Second, Submit: 30 * time.Second, CommitStatus: registryTimeout})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -119,7 +119,7 @@ func (c Config) awaitBlock(ctx context.Context, block uint64) error {
 		if !c.running(peerNode(o)) {
 			return nil
 		}
-		gw, closeGW, err := c.adminGateway(o, client.WithEvaluateTimeout(10*time.Second))
+		gw, closeGW, err := c.adminGateway(o, fabricconn.Timeouts{Evaluate: 10 * time.Second})
 		if err != nil {
 			return err
 		}

@@ -21,20 +21,17 @@ env_file=$net_dir/hosts/$host/collector.env
 pid_file=$dir/collector.pid
 log=$dir/collector.log
 
+# shellcheck source=scripts/daemon.sh
+. "$(dirname "$0")/daemon.sh"
+
 # pid prints the collector's pid if it runs.
-pid() {
-	local p
-	[[ -f $pid_file ]] || return 1
-	p=$(<"$pid_file")
-	[[ $p =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null || return 1
-	# Not another program that got the pid since.
-	tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'e2l-collector' || return 1
-	echo "$p"
-}
+pid() { daemon_pid "$pid_file" e2l-collector; }
 
 metric() { # metric NAME: its value on /metrics, empty if unreachable
 	curl -fsS --max-time 2 "http://$listen/metrics" 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'
 }
+
+stream_open() { [[ $(metric e2l_collector_docker_stream_up) == 1 ]]; }
 
 start() {
 	if p=$(pid); then
@@ -54,44 +51,13 @@ start() {
 		exec setsid "$bin" </dev/null >>"$log" 2>&1
 	) &
 	echo $! >"$pid_file"
-	local p=$! i
-	for ((i = 0; i < 300; i++)); do
-		if ! kill -0 "$p" 2>/dev/null; then
-			echo "collector: exited at start; last lines of $log:" >&2
-			tail -n 20 "$log" >&2
-			rm -f "$pid_file"
-			return 1
-		fi
-		[[ $(metric e2l_collector_docker_stream_up) == 1 ]] && break
-		sleep 0.1
-	done
-	if [[ $(metric e2l_collector_docker_stream_up) != 1 ]]; then
-		echo "collector: started (pid $p) but its Docker event stream is not open after 30 s; see $log" >&2
-		return 1
-	fi
+	local p=$!
+	daemon_wait collector "$p" "$pid_file" "$log" 30 stream_open || return 1
 	echo "collector: running (pid $p) as host $host, http://$listen, spool $dir/spool, log $log"
 }
 
-stop() {
-	local p i
-	if ! p=$(pid); then
-		rm -f "$pid_file"
-		echo "collector: not running"
-		return 0
-	fi
-	kill -TERM "$p"
-	# It drains its spool for up to twice its drain timeout (10 s by default).
-	for ((i = 0; i < 600; i++)); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$p" 2>/dev/null; then
-		echo "collector: still running 60 s after SIGTERM: SIGKILL" >&2
-		kill -KILL "$p"
-	fi
-	rm -f "$pid_file"
-	echo "collector: stopped (pid $p)"
-}
+# It drains its spool for up to twice its drain timeout (10 s by default).
+stop() { daemon_stop collector "$pid_file" e2l-collector 60; }
 
 status() {
 	if p=$(pid); then
@@ -102,10 +68,4 @@ status() {
 	fi
 }
 
-case ${1:-} in
-start | stop | status) "$1" ;;
-*)
-	echo "usage: $0 start|stop|status" >&2
-	exit 2
-	;;
-esac
+daemon_main "$@"

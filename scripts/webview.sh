@@ -23,14 +23,12 @@ env_file=$net_dir/hosts/$host/collector.env
 pid_file=$dir/webview.pid
 log=$dir/webview.log
 
-pid() {
-	local p
-	[[ -f $pid_file ]] || return 1
-	p=$(<"$pid_file")
-	[[ $p =~ ^[0-9]+$ ]] && kill -0 "$p" 2>/dev/null || return 1
-	tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q ' serve ' || return 1
-	echo "$p"
-}
+# shellcheck source=scripts/daemon.sh
+. "$(dirname "$0")/daemon.sh"
+
+pid() { daemon_pid "$pid_file" ' serve '; }
+
+answers() { curl -fsS --max-time 2 "http://$listen/healthz" >/dev/null 2>&1; }
 
 start() {
 	if p=$(pid); then
@@ -46,43 +44,12 @@ start() {
 	XDG_CACHE_HOME="$dir/cache" setsid "$cli" --env-file "$env_file" --trust-file "$trust_file" serve --listen "$listen" \
 		</dev/null >>"$log" 2>&1 &
 	echo $! >"$pid_file"
-	local p=$! i
-	for ((i = 0; i < 600; i++)); do
-		if ! kill -0 "$p" 2>/dev/null; then
-			echo "web view: exited at start; last lines of $log:" >&2
-			tail -n 20 "$log" >&2
-			rm -f "$pid_file"
-			return 1
-		fi
-		curl -fsS --max-time 2 "http://$listen/healthz" >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	if ! curl -fsS --max-time 2 "http://$listen/healthz" >/dev/null 2>&1; then
-		echo "web view: started (pid $p) but not answering after 60 s; see $log" >&2
-		return 1
-	fi
+	local p=$!
+	daemon_wait "web view" "$p" "$pid_file" "$log" 60 answers || return 1
 	echo "web view: http://$listen/  (pid $p, read-only, the index following the channel; log $log)"
 }
 
-stop() {
-	local p i
-	if ! p=$(pid); then
-		rm -f "$pid_file"
-		echo "web view: not running"
-		return 0
-	fi
-	kill -TERM "$p"
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$p" 2>/dev/null; then
-		echo "web view: still running 30 s after SIGTERM: SIGKILL" >&2
-		kill -KILL "$p"
-	fi
-	rm -f "$pid_file"
-	echo "web view: stopped (pid $p)"
-}
+stop() { daemon_stop "web view" "$pid_file" ' serve ' 30; }
 
 status() {
 	if p=$(pid); then
@@ -93,10 +60,4 @@ status() {
 	fi
 }
 
-case ${1:-} in
-start | stop | status) "$1" ;;
-*)
-	echo "usage: $0 start|stop|status" >&2
-	exit 2
-	;;
-esac
+daemon_main "$@"

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/promtext"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/spool"
 )
@@ -168,9 +169,15 @@ func TestRunServesHealthAndStopsCleanlyWithAStopRecord(t *testing.T) {
 	if code := run(t.Context(), []string{"healthcheck"}, func(k string) string { return env[k] }, io.Discard, &probeOut); code != 0 {
 		t.Errorf("healthcheck of a running collector = %d: %s", code, probeOut.String())
 	}
-	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "e2l_collector_docker_stream_up 1") ||
-		!strings.Contains(body, "go_goroutines") || !strings.Contains(body, "e2l_collector_identity_cert_expiry_timestamp_seconds ") {
-		t.Errorf("metrics = %d\n%s", code, body)
+	code, body := get("/metrics")
+	m, err := promtext.Parse(strings.NewReader(body))
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("metrics = %d, %v\n%s", code, err, body)
+	}
+	_, goroutines := m.Get("go_goroutines")
+	_, expiry := m.Get("e2l_collector_identity_cert_expiry_timestamp_seconds")
+	if up, _ := m.Get("e2l_collector_docker_stream_up"); up != 1 || !goroutines || !expiry {
+		t.Errorf("metrics:\n%s", body)
 	}
 
 	cancel()
@@ -217,8 +224,12 @@ func TestRunWithASyntheticDockerSourceSpoolsItsEvents(t *testing.T) {
 			return false
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(b), `e2l_collector_watcher_records_appended_total{kind="event"} 200`)
+		m, err := promtext.Parse(resp.Body)
+		if err != nil {
+			return false
+		}
+		n, _ := m.Get("e2l_collector_spool_appended_records_total", "kind", "event")
+		return n == 200
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !spooled() {

@@ -106,7 +106,7 @@ func (a *app) catchUp(ctx context.Context, li *ledgerIndex, follow bool, reg pro
 	p := newProgressLine(a.stderr, a.now)
 	x, err := indexer.New(li.c, li.st, indexer.Config{
 		Channel: li.c.Channel(), Chaincode: li.c.Chaincode(), Anchor: li.anchor, Follow: follow, RunBlocks: a.runBlocks,
-		Progress: p.show, Registerer: reg, Now: a.now, Logger: a.logger,
+		Progress: p.show, Registerer: reg, Clock: a.now, Logger: a.logger,
 	})
 	if err != nil {
 		return indexer.Progress{}, err

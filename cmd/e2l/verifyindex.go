@@ -3,12 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,7 +13,6 @@ import (
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/index"
 	"github.com/e2l-project/e2l/internal/indexer"
-	"github.com/e2l-project/e2l/internal/record"
 )
 
 // verify --index: the index verified every block when it indexed it, so
@@ -31,34 +26,10 @@ import (
 //   - the root of the last block verified by this auditor is kept outside
 //     the database (in the user's state directory, per index): a database
 //     rewritten with matching digests no longer chains to it, and every
-//     block is then compared with the ledger;
+//     block is then compared with the ledger (verifyindex_mark.go);
 //   - the chains are checked over all their rows (holes, broken links) by
 //     the database; gap records are noted and the hosts' last heartbeats
-//     judged, as verify does on the ledger.
-
-// verifiedMark is what this auditor last verified of an index.
-type verifiedMark struct {
-	Channel string `json:"channel"`
-	Anchor  string `json:"anchor"`
-	Next    uint64 `json:"next"` // blocks below it were verified
-	Root    string `json:"root"` // hex Root of block Next-1
-}
-
-// markPath is where the mark of an index is kept: the user's state
-// directory, named after the index's location.
-func (a *app) markPath(where string) (string, error) {
-	dir := ""
-	switch {
-	case a.getenv("XDG_STATE_HOME") != "":
-		dir = filepath.Join(a.getenv("XDG_STATE_HOME"), "e2l")
-	case a.getenv("HOME") != "":
-		dir = filepath.Join(a.getenv("HOME"), ".local", "state", "e2l")
-	default:
-		return "", errors.New("no state directory for the index's verified mark: set XDG_STATE_HOME or HOME")
-	}
-	sum := sha256.Sum256([]byte(where))
-	return filepath.Join(dir, "verified-"+hex.EncodeToString(sum[:8])+".json"), nil
-}
+//     judged, as verify does on the ledger (verifyindex_chains.go).
 
 func (a *app) verifyIndex(ctx context.Context, f verifyFlags) error {
 	c, err := a.client()
@@ -307,7 +278,7 @@ func (a *app) reindexAndCompare(ctx context.Context, li *ledgerIndex, next uint6
 	}
 	defer own.Close()
 	x, err := indexer.New(li.c, own, indexer.Config{Channel: li.c.Channel(), Chaincode: li.c.Chaincode(), Anchor: li.anchor,
-		Progress: newProgressLine(a.stderr, a.now).show, Now: a.now, Logger: a.logger})
+		Progress: newProgressLine(a.stderr, a.now).show, Clock: a.now, Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}
@@ -383,138 +354,4 @@ func rowDiff(got, want index.Record) string {
 		d = append(d, "stored record")
 	}
 	return strings.Join(d, ", ")
-}
-
-type chainFindings struct {
-	findings []audit.Finding
-	hosts    int
-}
-
-// indexChainFindings checks every host's chain over all its rows: holes
-// and broken links from the database (the host's chain is then checked
-// whole, for the same findings as verify on the ledger), gap records, and
-// the last heartbeat's age.
-func (a *app) indexChainFindings(ctx context.Context, st *index.Store, factor float64) (*chainFindings, error) {
-	out := &chainFindings{}
-	problems, err := st.ChainProblems(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	broken := map[string]bool{}
-	for _, p := range problems {
-		broken[p.Host] = true
-	}
-	for _, h := range sortedHosts(broken) {
-		recs, err := indexRecords{st}.ChainRecords(ctx, h, 1, ^uint64(0))
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range audit.CheckChain(h, recs, audit.ChainOptions{}).Findings {
-			if f.Severity == audit.Error && !strings.HasPrefix(f.Problem, "altered") {
-				out.findings = append(out.findings, f)
-			}
-		}
-	}
-	twice, err := st.RecordedTwice(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, recs := range twice {
-		var where []string
-		for _, r := range recs {
-			where = append(where, fmt.Sprintf("host %s seq %d (block %d)", r.Host, r.Seq, r.Block))
-		}
-		r := recs[len(recs)-1]
-		out.findings = append(out.findings, audit.Finding{Severity: audit.Error, Host: r.Host, Seq: r.Seq, ID: r.ID,
-			Problem: "one record ID in several chain slots: " + strings.Join(where, ", ") + " (one Docker event recorded twice: usage counts it once per slot)"})
-	}
-	if err := st.Records(ctx, index.Query{Kind: string(record.KindGap), OrderBy: index.BySlot}, func(r index.Record) error {
-		s, err := stored(r)
-		if err != nil {
-			return err
-		}
-		sealed, err := s.Sealed()
-		if err != nil {
-			return nil // reported as altered when indexed
-		}
-		out.findings = append(out.findings, audit.GapFinding(s, sealed.Record.Gap))
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	hosts, err := st.Hosts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := a.now()
-	for _, h := range hosts {
-		if h.Records == 0 {
-			continue
-		}
-		out.hosts++
-		var hb *record.Sealed
-		if h.LastHeartbeat != nil {
-			rows, err := st.ChainRecords(ctx, h.Host, h.LastHeartbeat.Seq, h.LastHeartbeat.Seq)
-			if err != nil {
-				return nil, err
-			}
-			if len(rows) == 1 {
-				if s, err := stored(rows[0]); err == nil {
-					if sealed, err := s.Sealed(); err == nil {
-						hb = &sealed
-					}
-				}
-			}
-		}
-		if f, ok := audit.HeartbeatFinding(h.Host, hb, now, factor); ok {
-			out.findings = append(out.findings, f)
-		}
-	}
-	return out, nil
-}
-
-func sortedHosts(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for h := range m {
-		out = append(out, h)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (a *app) readMark(li *ledgerIndex) (*verifiedMark, error) {
-	path, err := a.markPath(li.where)
-	if err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var m verifiedMark
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if m.Channel != li.c.Channel() || m.Anchor != li.anchor {
-		return nil, fmt.Errorf("%s is the mark of channel %s (anchor %s), not of this index's channel %s", path, m.Channel, m.Anchor, li.c.Channel())
-	}
-	return &m, nil
-}
-
-func (a *app) saveMark(li *ledgerIndex, next uint64, root []byte) error {
-	path, err := a.markPath(li.where)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(verifiedMark{Channel: li.c.Channel(), Anchor: li.anchor, Next: next, Root: hex.EncodeToString(root)}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFile(path, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -45,14 +44,9 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger, build build
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "e2l_collector", Name: "build_info",
-		Help: "Always 1; the collector's build (version, revision, Go version) and host as labels."}, []string{"version", "revision", "goversion", "host"})
-	buildInfo.WithLabelValues(ver, build.Revision, build.GoVersion, cfg.Host).Set(1)
-	certExpiry := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "e2l_collector", Subsystem: "identity",
-		Name: "cert_expiry_timestamp_seconds", Help: "When the host's certificate expires (unix seconds): renew it before."})
-	certExpiry.Set(float64(id.NotAfter.Unix()))
-	reg.MustRegister(buildInfo, certExpiry)
+	if err := registerProcess(reg, build, cfg.Host, id.NotAfter); err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
 		return fmt.Errorf("spool directory: %w", err)
@@ -100,7 +94,8 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger, build build
 	}
 	logResumed(logger, resumed)
 	var drainDeadline atomic.Int64 // unix ns; set when the shutdown drain starts
-	sub, err := ledger.NewSubmitter(sp, conn, logger.Named("ledger"), reg, ledger.Config{
+	sub, err := ledger.NewSubmitter(sp, conn, ledger.Config{
+		Logger: logger.Named("ledger"), Registerer: reg,
 		MaxBatch: cfg.BatchMax, MaxDelay: cfg.BatchDelay, MaxInFlight: cfg.MaxInFlight, DrainTimeout: cfg.DrainTimeout,
 		DrainDeadline: func() time.Time {
 			if ns := drainDeadline.Load(); ns != 0 {
@@ -113,8 +108,8 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger, build build
 		return fmt.Errorf("submitter: %w", err)
 	}
 
-	w, err := dockerwatch.New(docker, Sink{Spool: sp}, logger.Named("dockerwatch"), reg, dockerwatch.Config{
-		Host: cfg.Host, Version: ver, Filter: cfg.Filter, HeartbeatInterval: cfg.HeartbeatInterval,
+	w, err := dockerwatch.New(docker, Sink{Spool: sp}, dockerwatch.Config{
+		Logger: logger.Named("dockerwatch"), Registerer: reg, Host: cfg.Host, Version: ver, Filter: cfg.Filter, HeartbeatInterval: cfg.HeartbeatInterval,
 		Pending: func() uint64 { return uint64(sp.Stats().PendingRecords) },
 	})
 	if err != nil {

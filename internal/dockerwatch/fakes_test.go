@@ -249,6 +249,7 @@ type memSink struct {
 	ids     map[string]bool
 	meta    map[string]string
 	full    bool
+	dups    int           // events reported duplicate
 	gate    chan struct{} // when set, Append waits for a receive
 	changed chan struct{}
 }
@@ -293,6 +294,7 @@ func (s *memSink) Append(ctx context.Context, recs []record.Record) (int, error)
 			id := r.DeriveID()
 			if s.ids[id] {
 				dups++
+				s.dups++
 				continue
 			}
 			s.ids[id] = true

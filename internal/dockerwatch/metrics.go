@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/record"
 )
 
@@ -49,21 +50,17 @@ type metrics struct {
 	received      *prometheus.CounterVec // type, action
 	ignored       prometheus.Counter     // not selected by the filter
 	deduped       prometheus.Counter     // skipped by the watcher at the since boundary
-	duplicates    prometheus.Counter     // reported duplicate by the sink
 	decodeErrors  *prometheus.CounterVec // reason
 	reconnects    prometheus.Counter
 	streamUp      prometheus.Gauge
 	gaps          *prometheus.CounterVec // reason
 	dropped       *prometheus.CounterVec // reason
 	labelsDropped *prometheus.CounterVec // reason
-	records       *prometheus.CounterVec // kind
-	appendSeconds prometheus.Histogram
 	batchRecords  prometheus.Histogram
-	lastEvent     prometheus.Gauge
 	queueDepth    prometheus.GaugeFunc
 }
 
-func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, queueLen func() float64) (*metrics, error) {
 	const ns = "e2l_collector"
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "docker",
@@ -73,8 +70,6 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Name: "events_ignored_total", Help: "Docker events not selected by the event filter."}),
 		deduped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: "docker",
 			Name: "events_deduplicated_total", Help: "Events re-delivered at the resume boundary (since is inclusive) and skipped."}),
-		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: "watcher",
-			Name: "duplicates_total", Help: "Event records the spool already held (same record ID) and did not store again."}),
 		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "docker",
 			Name: "decode_errors_total", Help: "Event stream items that could not be decoded (json) or recorded (invalid)."},
 			[]string{"reason"}),
@@ -90,16 +85,9 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 		labelsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "watcher",
 			Name: "labels_dropped_total", Help: "Event attributes and labels left out to keep records within their bounds, by reason."},
 			[]string{"reason"}),
-		records: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "watcher",
-			Name: "records_appended_total", Help: "Records handed to the spool and stored, by kind."}, []string{"kind"}),
-		appendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: "watcher",
-			Name: "append_duration_seconds", Help: "Duration of one spool Append (one transaction).",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		batchRecords: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: "watcher",
 			Name: "append_batch_records", Help: "Records per spool Append.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
-		lastEvent: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: "watcher",
-			Name: "last_event_timestamp_seconds", Help: "Docker time of the newest event stored in the spool."}),
 		queueDepth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: "watcher",
 			Name: "queue_records", Help: "Records waiting in the in-memory queue between the stream reader and the spool writer."},
 			queueLen),
@@ -122,15 +110,8 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 	for _, r := range labelDropReasons {
 		m.labelsDropped.WithLabelValues(r)
 	}
-	for _, k := range record.Kinds {
-		m.records.WithLabelValues(string(k))
-	}
-	if reg != nil {
-		reg.MustRegister(m.received, m.ignored, m.deduped, m.duplicates, m.decodeErrors, m.reconnects,
-			m.streamUp, m.gaps, m.dropped, m.labelsDropped, m.records, m.appendSeconds, m.batchRecords,
-			m.lastEvent, m.queueDepth)
-	}
-	return m
+	return m, deps.Register(reg, "dockerwatch", m.received, m.ignored, m.deduped, m.decodeErrors, m.reconnects,
+		m.streamUp, m.gaps, m.dropped, m.labelsDropped, m.batchRecords, m.queueDepth)
 }
 
 // countReceived counts one event with closed label values.

@@ -71,7 +71,7 @@ func TestTheWatcherRecordsEverySyntheticEventInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := newMemSink(t)
-	w, err := New(s, sink, zap.NewNop(), prometheus.NewRegistry(), Config{Host: "bench", Version: "test", HeartbeatInterval: time.Hour})
+	w, err := New(s, sink, Config{Logger: zap.NewNop(), Registerer: prometheus.NewRegistry(), Host: "bench", Version: "test", HeartbeatInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/record"
 )
 
@@ -95,8 +96,11 @@ type Config struct {
 	// Pending, when set, reports the records spooled and not yet committed
 	// (heartbeat.pending).
 	Pending func() uint64
-	// Clock is time.Now when nil.
-	Clock func() time.Time
+	// Logger, Registerer and Clock are optional (package deps: no logs,
+	// metrics in a private registry, time.Now).
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
+	Clock      func() time.Time
 }
 
 func (c *Config) setDefaults() error {
@@ -133,9 +137,7 @@ func (c *Config) setDefaults() error {
 	if c.BackoffMax < c.BackoffMin {
 		c.BackoffMax = c.BackoffMin
 	}
-	if c.Clock == nil {
-		c.Clock = time.Now
-	}
+	c.Logger, c.Clock = deps.Logger(c.Logger), deps.Clock(c.Clock)
 	return nil
 }
 
@@ -161,20 +163,21 @@ type Watcher struct {
 }
 
 // New returns a Watcher. Its metrics are registered on reg (may be nil).
-func New(docker Docker, sink Sink, logger *zap.Logger, reg prometheus.Registerer, cfg Config) (*Watcher, error) {
+func New(docker Docker, sink Sink, cfg Config) (*Watcher, error) {
 	if docker == nil || sink == nil {
 		return nil, errors.New("dockerwatch: a Docker client and a sink are required")
 	}
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if logger == nil {
-		logger = zap.NewNop()
-	}
-	w := &Watcher{docker: docker, sink: sink, log: logger, cfg: cfg, decodeFailAt: -1}
+	w := &Watcher{docker: docker, sink: sink, log: cfg.Logger, cfg: cfg, decodeFailAt: -1}
 	w.queue = make(chan record.Record, cfg.QueueSize)
 	w.seen = newKeyRing(2 * replayBuffer)
-	w.m = newMetrics(reg, func() float64 { return float64(len(w.queue)) })
+	m, err := newMetrics(cfg.Registerer, func() float64 { return float64(len(w.queue)) })
+	if err != nil {
+		return nil, err
+	}
+	w.m = m
 	w.loss.byReason = map[string]*loss{}
 	return w, nil
 }

@@ -43,7 +43,8 @@ func (h *harness) withConfig(cfg Config) *harness {
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	h.logs = logs
-	w, err := New(h.engine.client(h.t), h.sink, zap.New(core), prometheus.NewRegistry(), cfg)
+	cfg.Logger, cfg.Registerer = zap.New(core), prometheus.NewRegistry()
+	w, err := New(h.engine.client(h.t), h.sink, cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -192,7 +193,10 @@ func TestWatcherResumesAtStartFromTheSinksLastEventTime(t *testing.T) {
 	if g := h.sink.ofKind(record.KindGap); len(g) != 0 {
 		t.Errorf("gaps after a proven replay: %v", gapReasons(g))
 	}
-	if got := testutil.ToFloat64(h.w.m.duplicates); got != 1 {
+	h.sink.mu.Lock()
+	got := h.sink.dups
+	h.sink.mu.Unlock()
+	if got != 1 {
 		t.Errorf("sink duplicates = %v, want 1 (the inclusive since boundary)", got)
 	}
 	if r := h.sink.ofKind(record.KindStart)[0]; r.Lifecycle.Reason != "restart after an unclean stop" {

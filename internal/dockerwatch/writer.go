@@ -138,27 +138,19 @@ func (w *Watcher) flush(ctx context.Context, batch []record.Record) {
 	w.log.Error("spool refused events, dropped", zap.Error(err), zap.Int("events", len(batch)), zap.String("reason", reason))
 }
 
+// appendAll hands recs to the sink in one Append. What the spool stores
+// (records by kind, duplicates, the Append's duration, the newest event's
+// time) is counted by the spool's own metrics; the watcher counts only
+// what the spool cannot know: the batch sizes and the gap reasons.
 func (w *Watcher) appendAll(ctx context.Context, recs []record.Record) error {
-	start := time.Now()
-	dups, err := w.sink.Append(ctx, recs)
-	w.m.appendSeconds.Observe(time.Since(start).Seconds())
-	if err != nil {
+	if _, err := w.sink.Append(ctx, recs); err != nil {
 		return err
 	}
 	w.m.batchRecords.Observe(float64(len(recs)))
-	w.m.duplicates.Add(float64(dups))
-	var newest int64
 	for _, r := range recs {
-		w.m.records.WithLabelValues(string(r.Kind)).Inc()
 		if r.Kind == record.KindGap {
 			w.m.gaps.WithLabelValues(r.Gap.Reason).Inc()
 		}
-		if r.Kind == record.KindEvent {
-			newest = max(newest, r.Time)
-		}
-	}
-	if newest > 0 {
-		w.m.lastEvent.Set(float64(newest) / 1e9)
 	}
 	return nil
 }

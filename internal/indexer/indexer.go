@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/index"
 	"github.com/e2l-project/e2l/internal/wire"
 )
@@ -64,11 +65,11 @@ type Config struct {
 	Retry time.Duration
 	// Progress, when set, is called after each run is applied.
 	Progress func(Progress)
-	// Logger, Registerer and Now are optional (no logs, no metrics, the
-	// system clock).
+	// Logger, Registerer and Clock are optional (package deps: no logs,
+	// metrics in a private registry, time.Now).
 	Logger     *zap.Logger
 	Registerer prometheus.Registerer
-	Now        func() time.Time
+	Clock      func() time.Time
 }
 
 // Progress is where an indexer stands.
@@ -142,12 +143,7 @@ func New(src Source, st Store, cfg Config) (*Indexer, error) {
 	if cfg.Retry <= 0 {
 		cfg.Retry = 2 * time.Second
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = zap.NewNop()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Logger, cfg.Clock = deps.Logger(cfg.Logger), deps.Clock(cfg.Clock)
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
@@ -214,7 +210,7 @@ func (x *Indexer) Run(ctx context.Context) (Progress, error) {
 	if err := x.load(ctx); err != nil {
 		return x.prog, err
 	}
-	x.start = x.cfg.Now()
+	x.start = x.cfg.Clock()
 	x.prog = Progress{Next: x.next}
 	height, err := x.src.Height(ctx)
 	if err != nil {
@@ -270,7 +266,7 @@ func (x *Indexer) setHeight(h uint64) {
 
 // apply verifies a run of blocks and applies it to the store.
 func (x *Indexer) apply(ctx context.Context, blocks []prepared) error {
-	began := x.cfg.Now()
+	began := x.cfg.Clock()
 	raws := make([][]byte, len(blocks))
 	parsed := make([]*audit.Block, len(blocks))
 	named := map[string]bool{}
@@ -323,13 +319,13 @@ func (x *Indexer) apply(ctx context.Context, blocks []prepared) error {
 	x.prog.Next, x.prog.Blocks = x.next, x.prog.Blocks+uint64(len(updates))
 	x.prog.Records += int64(stats.records)
 	x.prog.Findings += int64(stats.findings)
-	x.prog.Elapsed = x.cfg.Now().Sub(x.start)
+	x.prog.Elapsed = x.cfg.Clock().Sub(x.start)
 	x.m.next.Set(float64(x.next))
 	x.m.records.Add(float64(stats.records))
 	for sev, n := range stats.bySeverity {
 		x.m.findings.WithLabelValues(sev).Add(float64(n))
 	}
-	x.m.runSeconds.Observe(x.cfg.Now().Sub(began).Seconds())
+	x.m.runSeconds.Observe(x.cfg.Clock().Sub(began).Seconds())
 	x.setHeight(x.prog.Height)
 	if x.cfg.Progress != nil {
 		x.cfg.Progress(x.prog)

@@ -1,9 +1,9 @@
 package indexer
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/e2l-project/e2l/internal/deps"
 )
 
 type metrics struct {
@@ -39,13 +39,5 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, s := range severities {
 		m.findings.WithLabelValues(s)
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.height, m.next, m.behind, m.records, m.findings, m.runSeconds, m.streamBreaks} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("indexer metrics: %w", err)
-		}
-	}
-	return m, nil
+	return m, deps.Register(reg, "indexer", m.height, m.next, m.behind, m.records, m.findings, m.runSeconds, m.streamBreaks)
 }

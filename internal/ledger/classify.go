@@ -47,6 +47,24 @@ var reasons = []string{
 	reasonCanceled, reasonReadConflict, reasonPolicyFailure, reasonRefused, reasonDenied, reasonInvalid, reasonOther,
 }
 
+// stageReasons are the reasons each stage can end with (classify): the
+// label pairs of transactions_total that can occur, and the only ones
+// initialised. A commit ends with its validation code; the other stages
+// with a gRPC status, and only endorsement (or an untyped error) carries
+// the chaincode's refusal.
+var stageReasons = func() map[string][]string {
+	grpcReasons := []string{reasonUnavailable, reasonDeadlineExceeded, reasonResourceExhausted, reasonAborted,
+		reasonCanceled, reasonDenied, reasonOther}
+	withRefusal := append([]string{reasonRefused}, grpcReasons...)
+	return map[string][]string{
+		stageEndorse:      withRefusal,
+		stageOther:        withRefusal,
+		stageSubmit:       grpcReasons,
+		stageCommitStatus: grpcReasons,
+		stageCommit:       {reasonValid, reasonReadConflict, reasonPolicyFailure, reasonInvalid},
+	}
+}()
+
 // class says what to do about a failed transaction.
 type class int
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
@@ -130,6 +131,9 @@ func TestClassifyGatewayErrors(t *testing.T) {
 			if o.stage != tt.stage || o.reason != tt.reason || o.class != tt.class || o.index != tt.index {
 				t.Fatalf("classify = %+v (class %s), want stage %s reason %s class %s index %d\nerror: %v",
 					o, o.class, tt.stage, tt.reason, tt.class, tt.index, err)
+			}
+			if !slices.Contains(stageReasons[o.stage], o.reason) {
+				t.Errorf("stage %s and reason %s are not a pair transactions_total is initialised with", o.stage, o.reason)
 			}
 			if tt.index >= 0 && o.id != testID {
 				t.Errorf("refused record ID = %q, want %q", o.id, testID)

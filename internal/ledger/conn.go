@@ -2,18 +2,16 @@ package ledger
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
-	"github.com/hyperledger/fabric-gateway/pkg/hash"
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/e2l-project/e2l/internal/fabricconn"
 )
 
 // ConnConfig says how to reach the Fabric Gateway.
@@ -54,9 +52,7 @@ type Conn struct {
 }
 
 type gatewayConn struct {
-	endpoint string
-	grpc     *grpc.ClientConn
-	gw       *client.Gateway
+	conn     *fabricconn.Conn
 	contract *client.Contract
 
 	endorseTimeout, submitTimeout, commitStatusTimeout time.Duration
@@ -83,15 +79,11 @@ func Dial(ctx context.Context, cfg ConnConfig) (*Conn, error) {
 	case cfg.TLSRootCAFile == "":
 		return nil, errors.New("ledger: dial: TLS root CA file is required")
 	}
-	pem, err := os.ReadFile(cfg.TLSRootCAFile)
+	creds, err := fabricconn.TLSCredentials(cfg.TLSRootCAFile, cfg.ServerNameOverride)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: dial: TLS root CAs: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ledger: dial: TLS root CAs: no certificate in %s", cfg.TLSRootCAFile)
-	}
-	return dial(cfg, credentials.NewClientTLSFromCert(pool, cfg.ServerNameOverride))
+	return dial(cfg, creds)
 }
 
 func dial(cfg ConnConfig, creds credentials.TransportCredentials) (*Conn, error) {
@@ -112,28 +104,20 @@ func dial(cfg ConnConfig, creds credentials.TransportCredentials) (*Conn, error)
 	}
 	c := &Conn{tx: cfg.Transaction, preferAfter: cfg.PreferAfter}
 	for _, ep := range cfg.Endpoints {
-		cc, err := grpc.NewClient(ep, grpc.WithTransportCredentials(creds))
+		conn, err := fabricconn.Connect(fabricconn.Config{
+			Endpoint: ep, Credentials: creds, ID: cfg.ID, Sign: cfg.Sign,
+			Timeouts: fabricconn.Timeouts{
+				Evaluate: cfg.EndorseTimeout, Endorse: cfg.EndorseTimeout,
+				Submit: cfg.SubmitTimeout, CommitStatus: cfg.CommitStatusTimeout,
+			},
+		})
 		if err != nil {
 			_ = c.Close()
-			return nil, fmt.Errorf("ledger: dial %s: %w", ep, err)
-		}
-		gw, err := client.Connect(cfg.ID,
-			client.WithSign(cfg.Sign),
-			client.WithHash(hash.SHA256),
-			client.WithClientConnection(cc),
-			client.WithEvaluateTimeout(cfg.EndorseTimeout),
-			client.WithEndorseTimeout(cfg.EndorseTimeout),
-			client.WithSubmitTimeout(cfg.SubmitTimeout),
-			client.WithCommitStatusTimeout(cfg.CommitStatusTimeout),
-		)
-		if err != nil {
-			_ = cc.Close()
-			_ = c.Close()
-			return nil, fmt.Errorf("ledger: connect gateway %s: %w", ep, err)
+			return nil, fmt.Errorf("ledger: %w", err)
 		}
 		c.gws = append(c.gws, gatewayConn{
-			endpoint: ep, grpc: cc, gw: gw,
-			contract:       gw.GetNetwork(cfg.Channel).GetContract(cfg.Chaincode),
+			conn:           conn,
+			contract:       conn.Contract(cfg.Channel, cfg.Chaincode),
 			endorseTimeout: cfg.EndorseTimeout, submitTimeout: cfg.SubmitTimeout, commitStatusTimeout: cfg.CommitStatusTimeout,
 		})
 	}
@@ -233,19 +217,14 @@ func (c *Conn) worked(i int) {
 func (c *Conn) Endpoint() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.gws[c.current].endpoint
+	return c.gws[c.current].conn.Endpoint
 }
 
 // Close closes the gateways and their connections.
 func (c *Conn) Close() error {
 	var errs []error
 	for _, g := range c.gws {
-		if g.gw != nil {
-			errs = append(errs, g.gw.Close())
-		}
-		if g.grpc != nil {
-			errs = append(errs, g.grpc.Close())
-		}
+		errs = append(errs, g.conn.Close())
 	}
 	return errors.Join(errs...)
 }

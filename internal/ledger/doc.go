@@ -4,7 +4,7 @@
 //	conn, err := ledger.Dial(ctx, ledger.ConnConfig{Endpoints: ..., TLSRootCAFile: ...,
 //	        ID: id.X509, Sign: id.Sign, Channel: "e2l", Chaincode: "e2l"})
 //	defer conn.Close()
-//	sub, err := ledger.NewSubmitter(sp, conn, logger.Named("ledger"), reg, ledger.Config{})
+//	sub, err := ledger.NewSubmitter(sp, conn, ledger.Config{Logger: logger.Named("ledger"), Registerer: reg})
 //	err = sub.Run(ctx)  // returns after ctx is cancelled and in-flight commits drained
 //
 // The Submitter reads Pending records of the spool in Seq order, groups them

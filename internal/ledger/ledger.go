@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/record"
 	"github.com/e2l-project/e2l/internal/wire"
 )
@@ -62,6 +63,11 @@ type Config struct {
 	DrainDeadline func() time.Time
 	BackoffMin    time.Duration // first retry delay (default 250ms)
 	BackoffMax    time.Duration // retry delay cap (default 5s: an outage ends, the backlog moves within seconds)
+	// Logger, Registerer and Clock are optional (package deps: no logs,
+	// metrics in a private registry, time.Now).
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
+	Clock      func() time.Time
 }
 
 func (c *Config) defaults() error {
@@ -100,28 +106,29 @@ type Submitter struct {
 	cfg      Config
 	m        *metrics
 
-	// For tests: timers and the clock.
+	// For tests: timers. The clock is Config.Clock.
 	after func(time.Duration) <-chan time.Time
-	now   func() time.Time
 
 	lastCommit atomic.Int64 // unix ns
 }
 
-// NewSubmitter returns a Submitter. Its metrics are registered on reg.
-func NewSubmitter(sp Spool, contract Contract, logger *zap.Logger, reg prometheus.Registerer, cfg Config) (*Submitter, error) {
-	if sp == nil || contract == nil || logger == nil || reg == nil {
-		return nil, errors.New("ledger: spool, contract, logger and registerer are required")
+// NewSubmitter returns a Submitter. Its metrics are registered on
+// cfg.Registerer.
+func NewSubmitter(sp Spool, contract Contract, cfg Config) (*Submitter, error) {
+	if sp == nil || contract == nil {
+		return nil, errors.New("ledger: spool and contract are required")
 	}
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(reg)
+	cfg.Logger, cfg.Clock = deps.Logger(cfg.Logger), deps.Clock(cfg.Clock)
+	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: metrics: %w", err)
+		return nil, err
 	}
 	return &Submitter{
-		spool: sp, contract: contract, log: logger, cfg: cfg, m: m,
-		after: time.After, now: time.Now,
+		spool: sp, contract: contract, log: cfg.Logger, cfg: cfg, m: m,
+		after: time.After,
 	}, nil
 }
 
@@ -290,7 +297,7 @@ func (s *Submitter) backoff(attempt int) time.Duration {
 }
 
 func (s *Submitter) committed(recs []record.Sealed, result []byte) {
-	now := s.now()
+	now := s.cfg.Clock()
 	s.lastCommit.Store(now.UnixNano())
 	s.m.lastCommit.Set(float64(now.UnixNano()) / 1e9)
 	s.m.transactions.WithLabelValues(stageCommit, reasonValid).Inc()
@@ -337,7 +344,6 @@ func (s *Submitter) deadLetter(recs []record.Sealed, cause error) {
 			s.log.Error("cannot dead-letter a refused record", zap.Uint64("seq", r.Record.Seq), zap.String("id", r.ID), zap.Error(err))
 			continue
 		}
-		s.m.deadLettered.Inc()
 		s.log.Error("record refused by the ledger: dead-lettered",
 			zap.Uint64("seq", r.Record.Seq), zap.String("id", r.ID), zap.String("kind", string(r.Record.Kind)), zap.Error(cause))
 	}

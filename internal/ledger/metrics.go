@@ -1,9 +1,10 @@
 package ledger
 
 import (
-	"github.com/e2l-project/e2l/internal/wire"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/e2l-project/e2l/internal/deps"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Statuses of committed records, from the chaincode's result.
@@ -23,7 +24,6 @@ type metrics struct {
 	splits        prometheus.Counter
 	latency       prometheus.Histogram
 	records       *prometheus.CounterVec // status
-	deadLettered  prometheus.Counter
 	lastCommit    prometheus.Gauge
 	spoolFailures prometheus.Counter
 }
@@ -61,10 +61,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "committed_records_total",
 			Help: "Records committed, by the chaincode's status (written, duplicate, unknown).",
 		}, []string{"status"}),
-		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Subsystem: sub, Name: "dead_lettered_records_total",
-			Help: "Records the chaincode refused for good, set aside in the spool.",
-		}),
 		lastCommit: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Subsystem: sub, Name: "last_commit_timestamp_seconds",
 			Help: "When a transaction last committed VALID.",
@@ -75,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, st := range stages {
-		for _, r := range reasons {
+		for _, r := range stageReasons[st] {
 			m.transactions.WithLabelValues(st, r)
 		}
 	}
@@ -85,11 +81,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, s := range recordStatuses {
 		m.records.WithLabelValues(s)
 	}
-	for _, c := range []prometheus.Collector{m.inFlight, m.batchSize, m.transactions, m.retries, m.splits,
-		m.latency, m.records, m.deadLettered, m.lastCommit, m.spoolFailures} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return m, deps.Register(reg, "ledger", m.inFlight, m.batchSize, m.transactions, m.retries, m.splits,
+		m.latency, m.records, m.lastCommit, m.spoolFailures)
 }

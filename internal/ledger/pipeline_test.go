@@ -23,7 +23,7 @@ func TestSpoolToGateway(t *testing.T) {
 	defer sp.Close()
 	g := &fakeGateway{result: []byte(`{}`)}
 	conn := plainConn(t, startGateway(t, g, nil))
-	sub, err := NewSubmitter(sp, conn, zap.NewNop(), prometheus.NewRegistry(), Config{MaxBatch: 40})
+	sub, err := NewSubmitter(sp, conn, Config{MaxBatch: 40, Logger: zap.NewNop(), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

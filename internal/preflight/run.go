@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/e2l-project/e2l/internal/config"
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/dockerwatch"
 	"github.com/e2l-project/e2l/internal/ledger"
 	"github.com/e2l-project/e2l/internal/signer"
@@ -34,7 +35,7 @@ type Deps struct {
 	Ledger func(ctx context.Context, cfg config.Config, id *signer.Identity) (Evaluator, func(), error)
 	HTTP   HTTPDoer
 	Free   FreeSpace
-	Now    func() time.Time
+	Clock  func() time.Time // time.Now when nil (package deps)
 	// Timeout bounds each network check: each peer's handshake, each
 	// clock request, each chaincode call (default 5s).
 	Timeout time.Duration
@@ -65,9 +66,7 @@ func (d Deps) withDefaults() Deps {
 	if d.Free == nil {
 		d.Free = statfsFree
 	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
+	d.Clock = deps.Clock(d.Clock)
 	return d
 }
 
@@ -78,7 +77,7 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) Report {
 	d := deps.withDefaults()
 	var r Report
 	ids, id := Identity(d.Files, IdentityConfig{Cert: cfg.Cert, Key: cfg.Key, MSPID: cfg.MSPID, Host: cfg.Host,
-		OrgCA: cfg.OrgCA, ExpiryWarning: ExpiryWarning}, d.Now())
+		OrgCA: cfg.OrgCA, ExpiryWarning: ExpiryWarning}, d.Clock())
 	r = append(r, ids...)
 
 	bounded := func(f func(ctx context.Context)) {
@@ -109,7 +108,7 @@ func Run(ctx context.Context, cfg config.Config, deps Deps) Report {
 		bounded(func(c context.Context) { r = append(r, Registration(c, ev, cfg.Host, cfg.MSPID)) })
 		closeLedger()
 	}
-	r = append(r, Clock(ctx, d.HTTP, cfg.ClockURLs, d.Now, MaxClockSkew)...)
+	r = append(r, Clock(ctx, d.HTTP, cfg.ClockURLs, d.Clock, MaxClockSkew)...)
 	return r
 }
 

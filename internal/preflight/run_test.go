@@ -53,8 +53,8 @@ func TestRunReportsEveryCheckInOrder(t *testing.T) {
 					}
 					return good(), func() {}, nil
 				},
-				Free: func(string) (uint64, error) { return 1 << 40, nil },
-				Now:  time.Now,
+				Free:  func(string) (uint64, error) { return 1 << 40, nil },
+				Clock: time.Now,
 			}
 			r := Run(t.Context(), cfg, deps)
 			if r.Failed() != tc.failed || r.Blocked() != tc.block {

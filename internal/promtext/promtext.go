@@ -24,12 +24,35 @@ import (
 // series.
 type Samples map[string]float64
 
-// Parse reads a text exposition page.
-func Parse(r io.Reader) (Samples, error) {
+func families(r io.Reader) (map[string]*dto.MetricFamily, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(r)
+	fs, err := p.TextToMetricFamilies(r)
 	if err != nil {
 		return nil, fmt.Errorf("metrics text: %w", err)
+	}
+	return fs, nil
+}
+
+// Names returns the metric families a text exposition page declares (a
+// histogram by its name, without _bucket, _sum and _count), sorted.
+func Names(r io.Reader) ([]string, error) {
+	fs, err := families(r)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(fs))
+	for n := range fs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Parse reads a text exposition page.
+func Parse(r io.Reader) (Samples, error) {
+	families, err := families(r)
+	if err != nil {
+		return nil, err
 	}
 	s := Samples{}
 	for name, f := range families {

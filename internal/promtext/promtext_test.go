@@ -58,3 +58,28 @@ func TestParseRefusesABrokenPage(t *testing.T) {
 		}
 	}
 }
+
+func TestNamesListsThePagesFamilies(t *testing.T) {
+	tests := []struct {
+		name, page string
+		want       string
+	}{
+		{"every family once, a histogram by its name", page,
+			"consensus_etcdraft_is_leader e2l_collector_ledger_commit_latency_seconds e2l_collector_ledger_transactions_total e2l_collector_spool_pending_records quoted"},
+		{"an empty page has none", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Names(strings.NewReader(tt.page))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Fatalf("Names = %v, want %s", got, tt.want)
+			}
+		})
+	}
+	if _, err := Names(strings.NewReader("# TYPE x counter\nx{ 1\n")); err == nil {
+		t.Error("a broken page is read")
+	}
+}

@@ -8,20 +8,16 @@ package query
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
-	"github.com/hyperledger/fabric-gateway/pkg/hash"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/e2l-project/e2l/internal/fabricconn"
 	"github.com/e2l-project/e2l/internal/signer"
 	"github.com/e2l-project/e2l/internal/wire"
 )
@@ -95,7 +91,7 @@ type Client struct {
 
 type peerConn struct {
 	endpoint string
-	conn     *grpc.ClientConn
+	conn     *fabricconn.Conn
 	gw       *client.Gateway
 	eval     evaluator
 }
@@ -141,30 +137,21 @@ func Dial(cfg Config, now time.Time) (*Client, error) {
 		return nil, fmt.Errorf("certificate %s (%s) is not valid before %s",
 			cfg.CertFile, id.Cert.Subject.CommonName, id.Cert.NotBefore.UTC().Format(time.RFC3339))
 	}
-	pem, err := os.ReadFile(cfg.TLSCAFile)
+	creds, err := fabricconn.TLSCredentials(cfg.TLSCAFile, "")
 	if err != nil {
 		return nil, fmt.Errorf("peer TLS CA: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("peer TLS CA: no certificate in %s", cfg.TLSCAFile)
-	}
 	c := &Client{cfg: cfg, id: id}
 	for _, ep := range cfg.Endpoints {
-		conn, err := grpc.NewClient(ep, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "")),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.MaxRecvBytes)))
+		conn, err := fabricconn.Connect(fabricconn.Config{
+			Endpoint: ep, Credentials: creds, MaxRecvBytes: cfg.MaxRecvBytes,
+			ID: id.X509, Sign: id.Sign, Timeouts: fabricconn.Timeouts{Evaluate: cfg.Timeout},
+		})
 		if err != nil {
 			_ = c.Close()
 			return nil, fmt.Errorf("peer %s: %w", ep, err)
 		}
-		gw, err := client.Connect(id.X509, client.WithSign(id.Sign), client.WithHash(hash.SHA256),
-			client.WithClientConnection(conn), client.WithEvaluateTimeout(cfg.Timeout))
-		if err != nil {
-			_ = conn.Close()
-			_ = c.Close()
-			return nil, fmt.Errorf("peer %s: %w", ep, err)
-		}
-		c.peers = append(c.peers, peerConn{endpoint: ep, conn: conn, gw: gw, eval: gatewayEvaluator{gw: gw, channel: cfg.Channel}})
+		c.peers = append(c.peers, peerConn{endpoint: ep, conn: conn, gw: conn.Gateway, eval: gatewayEvaluator{gw: conn.Gateway, channel: cfg.Channel}})
 	}
 	return c, nil
 }
@@ -173,12 +160,7 @@ func Dial(cfg Config, now time.Time) (*Client, error) {
 func (c *Client) Close() error {
 	var errs []error
 	for _, p := range c.peers {
-		if p.gw != nil {
-			errs = append(errs, p.gw.Close())
-		}
-		if p.conn != nil {
-			errs = append(errs, p.conn.Close())
-		}
+		errs = append(errs, p.conn.Close())
 	}
 	return errors.Join(errs...)
 }

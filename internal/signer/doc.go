@@ -7,7 +7,7 @@
 //
 //	id, err := signer.Load(certPath, keyPath, "ProviderMSP")
 //	if id.Host != cfg.Host { refuse to start }
-//	client.Connect(id.X509, client.WithSign(id.Sign), ...)
+//	fabricconn.Connect(fabricconn.Config{ID: id.X509, Sign: id.Sign, ...})
 //
 // The package is pure: it reads the two files it is given and does not log.
 package signer

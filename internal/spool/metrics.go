@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/record"
 )
 
@@ -74,20 +75,10 @@ func newMetrics(reg prometheus.Registerer, s *Spool) (*metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "max_bytes", Help: "Bound of pending bytes."},
 			func() float64 { return float64(s.opts.MaxBytes) }),
 	}
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+	return m, deps.Register(reg, "spool", cs...)
 }
 
-// The methods below accept a nil receiver: no registerer, no metrics.
-
 func (m *metrics) appended(kinds map[record.Kind]int, dups int, d time.Duration) {
-	if m == nil {
-		return
-	}
 	for k, n := range kinds {
 		m.appendedC.WithLabelValues(string(k)).Add(float64(n))
 	}
@@ -96,22 +87,13 @@ func (m *metrics) appended(kinds map[record.Kind]int, dups int, d time.Duration)
 }
 
 func (m *metrics) refused(reason string, n int) {
-	if m == nil {
-		return
-	}
 	m.refusedRec.WithLabelValues(reason).Add(float64(n))
 }
 
 func (m *metrics) committed(n int) {
-	if m == nil {
-		return
-	}
 	m.committedC.Add(float64(n))
 }
 
 func (m *metrics) deadLettered() {
-	if m == nil {
-		return
-	}
 	m.deadC.Inc()
 }

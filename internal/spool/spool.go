@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/record"
 )
 
@@ -50,9 +51,10 @@ type Options struct {
 	// margin above that; the default keeps memory bounded (~5 MB) however
 	// many records are pending.
 	DedupeIDs int
-	// Clock stamps dead letters and the dedupe index; time.Now if nil.
-	Clock func() time.Time
-	// Registerer, when set, receives the spool's metrics.
+	// Clock stamps dead letters and the dedupe index. Clock and
+	// Registerer are optional (package deps: time.Now, metrics in a
+	// private registry). The spool does not log.
+	Clock      func() time.Time
 	Registerer prometheus.Registerer
 }
 
@@ -142,11 +144,8 @@ func Open(path string, opts Options) (*Spool, error) {
 	s := &Spool{
 		host:   opts.Host,
 		opts:   opts,
-		clock:  opts.Clock,
+		clock:  deps.Clock(opts.Clock),
 		notify: make(chan struct{}, 1),
-	}
-	if s.clock == nil {
-		s.clock = time.Now
 	}
 	db, err := openBolt(path)
 	if err != nil {
@@ -157,14 +156,12 @@ func Open(path string, opts Options) (*Spool, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("spool: open %s: %w", path, err)
 	}
-	if opts.Registerer != nil {
-		m, err := newMetrics(opts.Registerer, s)
-		if err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("spool: metrics: %w", err)
-		}
-		s.metrics = m
+	m, err := newMetrics(opts.Registerer, s)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
 	}
+	s.metrics = m
 	return s, nil
 }
 

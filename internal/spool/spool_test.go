@@ -579,6 +579,12 @@ func TestMetrics(t *testing.T) {
 	if n, err := testutil.GatherAndCount(reg, "e2l_collector_spool_appended_records_total"); err != nil || n != len(record.Kinds) {
 		t.Errorf("appended series = %d (%v), want one per kind", n, err)
 	}
+	if err := s.DeadLetter(2, "refused"); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(s.metrics.deadC); got != 1 {
+		t.Errorf("dead-lettered records = %v, want 1", got)
+	}
 }
 
 func BenchmarkAppend(b *testing.B) {

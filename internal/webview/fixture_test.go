@@ -161,8 +161,8 @@ func fixtureStore(t testing.TB) *index.Store {
 func newTestServer(t testing.TB, st Store, opt Options) *Server {
 	t.Helper()
 	opt.Store = st
-	if opt.Now == nil {
-		opt.Now = func() time.Time { return time.Unix(0, sec(40)) }
+	if opt.Clock == nil {
+		opt.Clock = func() time.Time { return time.Unix(0, sec(40)) }
 	}
 	s, err := New(opt)
 	if err != nil {

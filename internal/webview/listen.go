@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/e2l-project/e2l/internal/deps"
 )
 
 // TLSFiles are the server's certificate and key and, for client
@@ -66,9 +68,7 @@ func Listen(addr string, h http.Handler, tlsCfg *tls.Config, logger *zap.Logger)
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
-	if logger == nil {
-		logger = zap.NewNop()
-	}
+	logger = deps.Logger(logger)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: zap.NewStdLog(logger.Named("http"))}
 	return &Listener{ln: ln, srv: srv, log: logger, tls: tlsCfg != nil}, nil

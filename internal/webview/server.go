@@ -20,6 +20,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/e2l-project/e2l/internal/deps"
 	"github.com/e2l-project/e2l/internal/index"
 	"github.com/e2l-project/e2l/internal/proof"
 	"github.com/e2l-project/e2l/internal/usagereport"
@@ -53,12 +54,13 @@ type Options struct {
 	Ledger             proof.Ledger
 	Channel, Chaincode string
 	Anchor             string
-	Logger             *zap.Logger
-	Now                func() time.Time
-	HeartbeatFactor    float64       // silence beyond this many heartbeat intervals (default 3)
-	DefaultPeriod      time.Duration // the period pages cover unless asked (default 24h)
-	StatusEvery        time.Duration // how often Run checks the chains again when the index moved (default 5s)
-	RequireClientCert  bool          // refuse a request without a verified client certificate (401)
+	// Logger and Clock are optional (package deps: no logs, time.Now).
+	Logger            *zap.Logger
+	Clock             func() time.Time
+	HeartbeatFactor   float64       // silence beyond this many heartbeat intervals (default 3)
+	DefaultPeriod     time.Duration // the period pages cover unless asked (default 24h)
+	StatusEvery       time.Duration // how often Run checks the chains again when the index moved (default 5s)
+	RequireClientCert bool          // refuse a request without a verified client certificate (401)
 }
 
 // defaultHeartbeat is the collector's default heartbeat interval, for a
@@ -82,12 +84,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Store == nil {
 		return nil, errors.New("webview: no index")
 	}
-	if opt.Logger == nil {
-		opt.Logger = zap.NewNop()
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
+	opt.Logger, opt.Clock = deps.Logger(opt.Logger), deps.Clock(opt.Clock)
 	if opt.HeartbeatFactor <= 0 {
 		opt.HeartbeatFactor = 3
 	}
@@ -101,7 +98,7 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opt: opt, st: opt.Store, log: opt.Logger, now: opt.Now, pages: p, who: newIdentities(opt.Store),
+	return &Server{opt: opt, st: opt.Store, log: opt.Logger, now: opt.Clock, pages: p, who: newIdentities(opt.Store),
 		events: newEventCache()}, nil
 }
 

@@ -3,19 +3,16 @@
 package integration
 
 import (
-	"crypto/x509"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/orderer"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/e2l-project/e2l/internal/fabricconn"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -90,15 +87,7 @@ func envelopeOf(t *testing.T, raw []byte) *common.Envelope {
 // and returns its answer.
 func broadcast(t *testing.T, o network.OrdererInfo, env *common.Envelope) *orderer.BroadcastResponse {
 	t.Helper()
-	caPEM, err := os.ReadFile(o.TLSCAPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatalf("no certificate in %s", o.TLSCAPath)
-	}
-	conn, err := grpc.NewClient(o.Endpoint, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "")))
+	conn, err := fabricconn.Dial(fabricconn.Config{Endpoint: o.Endpoint, TLSRootCAFile: o.TLSCAPath})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func TestACollectorWithANewSpoolContinuesTheHostsChain(t *testing.T) {
 	if c.Missing == 0 {
 		t.Error("no ground-truth event is missing: the scenario did not run containers while no collector ran")
 	}
-	if dl := second.metric("e2l_collector_ledger_dead_lettered_records_total"); dl != 0 {
+	if dl := second.metric("e2l_collector_spool_dead_lettered_records_total"); dl != 0 {
 		t.Errorf("the new collector dead-lettered %v records, want 0", dl)
 	}
 	t.Logf("chain of %d records, continued after seq %d with a %s gap covering %d missing events",

@@ -26,7 +26,7 @@ func faultCollectorKilled(t *testing.T) []faultRow {
 	for i := range 10 {
 		// Kill it after it recorded something in this life, and keep it
 		// down while one more container runs.
-		f.col.waitMetric(3*time.Minute, `e2l_collector_watcher_records_appended_total{kind="event"}`, func(v float64) bool { return v >= 1 })
+		f.col.waitMetric(3*time.Minute, `e2l_collector_spool_appended_records_total{kind="event"}`, func(v float64) bool { return v >= 1 })
 		n := int(ch.runs.Load())
 		f.col.Kill()
 		killed := time.Now()

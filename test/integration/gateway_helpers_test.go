@@ -4,24 +4,21 @@ package integration
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
-	"github.com/hyperledger/fabric-gateway/pkg/identity"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/e2l-project/e2l/internal/fabricconn"
+	"github.com/e2l-project/e2l/internal/signer"
 	"github.com/e2l-project/e2l/network"
 )
 
@@ -30,53 +27,20 @@ import (
 // collector does. The connection closes when the test ends.
 func connectGateway(t *testing.T, id network.HostIdentity) *client.Gateway {
 	t.Helper()
-	endpoint, _, _ := strings.Cut(id.Lookup("E2L_PEER_ENDPOINTS"), ",")
-	caPEM, err := os.ReadFile(id.Lookup("E2L_PEER_TLS_CA"))
+	host, err := signer.Load(id.CertPath, id.KeyPath, id.MSPID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatalf("no certificate in %s", id.Lookup("E2L_PEER_TLS_CA"))
-	}
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, "")))
+	endpoint, _, _ := strings.Cut(id.Lookup("E2L_PEER_ENDPOINTS"), ",")
+	conn, err := fabricconn.Connect(fabricconn.Config{
+		Endpoint: endpoint, TLSRootCAFile: id.Lookup("E2L_PEER_TLS_CA"), ID: host.X509, Sign: host.Sign,
+		Timeouts: fabricconn.Timeouts{Evaluate: 30 * time.Second, Endorse: 30 * time.Second, Submit: 30 * time.Second, CommitStatus: time.Minute},
+	})
 	if err != nil {
-		t.Fatalf("dial %s: %v", endpoint, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-
-	certPEM, err := os.ReadFile(id.CertPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := identity.CertificateFromPEM(certPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := identity.NewX509Identity(id.MSPID, cert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := os.ReadFile(id.KeyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := identity.PrivateKeyFromPEM(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sign, err := identity.NewPrivateKeySign(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := client.Connect(signer, client.WithSign(sign), client.WithClientConnection(conn),
-		client.WithEvaluateTimeout(30*time.Second), client.WithEndorseTimeout(30*time.Second),
-		client.WithSubmitTimeout(30*time.Second), client.WithCommitStatusTimeout(time.Minute))
-	if err != nil {
-		t.Fatalf("connect gateway: %v", err)
-	}
-	t.Cleanup(func() { _ = gw.Close() })
-	return gw
+	return conn.Gateway
 }
 
 // e2lContract is the e2l chaincode on the e2l channel.

@@ -131,8 +131,8 @@ func TestTheCollectorKeepsUpWithAFullSpoolUnderTheStacksMemoryLimit(t *testing.T
 	t.Logf("ledger back: first commit after %s, then %.0f records in %s (%.0f records/s; the %.0f pending would take about %s); cgroup memory now %s; peak over the run %s",
 		first.Sub(back).Round(time.Second), drained, time.Since(first).Round(time.Second), rate, last["e2l_collector_spool_pending_records"],
 		(time.Duration(last["e2l_collector_spool_pending_records"]/rate) * time.Second).Round(time.Minute), mem.sample(), peak)
-	if last["e2l_collector_ledger_dead_lettered_records_total"] != 0 {
-		t.Errorf("%.0f records dead-lettered", last["e2l_collector_ledger_dead_lettered_records_total"])
+	if last["e2l_collector_spool_dead_lettered_records_total"] != 0 {
+		t.Errorf("%.0f records dead-lettered", last["e2l_collector_spool_dead_lettered_records_total"])
 	}
 	if peak.anon >= 200<<20 {
 		t.Errorf("the collector's anonymous memory peaked at %d MiB: too close to the %s limit for the page cache to absorb the spool", peak.anon>>20, stackMemoryLimit)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/promtext"
 	"github.com/e2l-project/e2l/internal/testkit/groundtruth"
 	"github.com/e2l-project/e2l/network"
 )
@@ -305,11 +306,13 @@ func TestSwarmStack(t *testing.T) {
 		if out, err := check.CombinedOutput(); err != nil {
 			t.Errorf("promtool check metrics: %v\n%s", err, out)
 		}
+		names, err := promtext.Names(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
 		exported := map[string]bool{}
-		for _, line := range strings.Split(body, "\n") {
-			if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
-				exported[f[2]] = true
-			}
+		for _, n := range names {
+			exported[n] = true
 		}
 		alerts, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", "alerts.yml"))
 		if err != nil {
