@@ -36,18 +36,22 @@ func (s *Spool) Pending(after uint64, max int) ([]record.Sealed, error) {
 
 // Commit removes records committed VALID on the ledger from pending; their
 // event IDs stay in the de-duplication index. Seqs not pending are ignored.
+// Concurrent Commits (the submitter's workers, whose transactions commit
+// in the same block) share one write transaction and one sync of the file.
 func (s *Spool) Commit(seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	var n int
 	var size int64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// Batch may run fn again, alone, when another fn of its batch fails.
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		n, size = 0, 0
 		b := tx.Bucket(bktRecords)
 		for _, seq := range seqs {
 			k := seqKey(seq)

@@ -111,7 +111,7 @@ type Spool struct {
 	notify  chan struct{}
 	metrics *metrics
 
-	mu     sync.Mutex // serializes writers; guards ids
+	mu     sync.RWMutex // serializes writers (Commit's share it: bolt batches them); guards ids
 	closed atomic.Bool
 	// ids is the de-duplication index in memory: event ID -> seq. Its
 	// durable form is the idlog bucket, written in seq order (appends are
