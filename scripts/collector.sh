@@ -43,6 +43,13 @@ start() {
 	fi
 	[[ -f $env_file ]] || { echo "collector: no $env_file: enroll this host first (make up)" >&2; return 1; }
 	[[ -x $bin ]] || { echo "collector: no $bin: go build -o $bin ./cmd/e2l-collector" >&2; return 1; }
+	# Another process answering on $listen (the Swarm stack's collector
+	# publishes 9464 on every node) would pass for this one below. This one
+	# then cannot serve there: it refuses to start (another collector
+	# writes this host's chain) or fails to listen. Wait for it to exit and
+	# show why, instead of reading the other's metrics.
+	local busy=""
+	curl -s -o /dev/null --max-time 2 "http://$listen/" && busy=1
 	mkdir -p "$dir/spool"
 	(
 		set -a
@@ -62,9 +69,13 @@ start() {
 			rm -f "$pid_file"
 			return 1
 		fi
-		[[ $(metric e2l_collector_docker_stream_up) == 1 ]] && break
+		[[ -z $busy && $(metric e2l_collector_docker_stream_up) == 1 ]] && break
 		sleep 0.1
 	done
+	if [[ -n $busy ]]; then
+		echo "collector: started (pid $p), but another process serves http://$listen (another collector of this host, the Swarm stack's?); see $log" >&2
+		return 1
+	fi
 	if [[ $(metric e2l_collector_docker_stream_up) != 1 ]]; then
 		echo "collector: started (pid $p) but its Docker event stream is not open after 30 s; see $log" >&2
 		return 1
