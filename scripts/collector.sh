@@ -40,6 +40,13 @@ start() {
 	fi
 	[[ -f $env_file ]] || { echo "collector: no $env_file: enroll this host first (make up)" >&2; return 1; }
 	[[ -x $bin ]] || { echo "collector: no $bin: go build -o $bin ./cmd/e2l-collector" >&2; return 1; }
+	# Another process answering on $listen (the Swarm stack's collector
+	# publishes 9464 on every node) would pass for this one below. This one
+	# then cannot serve there: it refuses to start (another collector
+	# writes this host's chain) or fails to listen. Wait for it to exit and
+	# show why, instead of reading the other's metrics.
+	local busy=""
+	curl -s -o /dev/null --max-time 2 "http://$listen/" && busy=1
 	mkdir -p "$dir/spool"
 	(
 		set -a
@@ -51,8 +58,14 @@ start() {
 		exec setsid "$bin" </dev/null >>"$log" 2>&1
 	) &
 	echo $! >"$pid_file"
-	local p=$!
-	daemon_wait collector "$p" "$pid_file" "$log" 30 stream_open || return 1
+	local p=$! ready=stream_open
+	# While another process serves $listen this one is never ready: wait
+	# for it to exit (its log's last lines say why).
+	[[ -n $busy ]] && ready=false
+	if ! daemon_wait collector "$p" "$pid_file" "$log" 30 "$ready"; then
+		[[ -z $busy ]] || echo "collector: another process serves http://$listen (another collector of this host, the Swarm stack's?)" >&2
+		return 1
+	fi
 	echo "collector: running (pid $p) as host $host, http://$listen, spool $dir/spool, log $log"
 }
 

@@ -165,6 +165,21 @@ func (e *fakeEngine) publish(m events.Message) events.Message {
 	return m
 }
 
+// publishUndelivered adds an event to the daemon's buffer without sending
+// it on the live streams: emitted, not yet delivered when a stream stops.
+func (e *fakeEngine) publishUndelivered(m events.Message) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.clock += 1000
+	m.TimeNano = e.clock
+	m.Time = m.TimeNano / 1e9
+	line, err := json.Marshal(m)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.buf = append(e.buf, bufEntry{time: m.TimeNano, line: append(line, '\n')})
+}
+
 // publishRaw adds an undecodable item; inBuffer says whether a replay
 // repeats it.
 func (e *fakeEngine) publishRaw(raw string, inBuffer bool) {

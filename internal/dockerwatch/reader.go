@@ -101,6 +101,7 @@ func (w *Watcher) session(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	msgs, errs := w.docker.Events(sctx, events.ListOptions{Since: formatSince(since)})
+	w.streamSince = since
 	w.setStreamUp(true)
 	w.log.Info("docker event stream open", zap.Int64("since", since), zap.String("daemon", info.ID))
 	first := true
@@ -129,6 +130,44 @@ func (w *Watcher) session(ctx context.Context) error {
 				err = fmt.Errorf("docker event stream ended: %w", err)
 			}
 			return err
+		}
+	}
+}
+
+// catchUp runs on shutdown, after the stream stopped: it reads what Docker
+// emitted from the newest event read up to now (stopAt) and handles it, so
+// that the stop record, dated stopAt, vouches only for time the collector
+// watched. A collector that continues the chain later covers the time from
+// the stop record on with its collector-replaced gap; without this, events
+// between the stream's end and the stop record were in neither (seen on a
+// busy daemon). Bounded by StopTimeout; on failure, the stop record is
+// dated when it is written, as before.
+func (w *Watcher) catchUp() {
+	w.stopAt = w.cfg.Clock().UnixNano()
+	if w.streamSince == 0 {
+		return // no stream was ever open: nothing was vouched for
+	}
+	since := w.lastTime // as session: the newest event read, inclusive
+	if since == 0 {
+		since = w.streamSince
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.StopTimeout)
+	defer cancel()
+	msgs, errs := w.docker.Events(ctx, events.ListOptions{Since: formatSince(since), Until: formatSince(w.stopAt)})
+	n := 0
+	for {
+		select {
+		case m := <-msgs:
+			w.handle(ctx, m)
+			n++
+		case err := <-errs:
+			if err != nil && !errors.Is(err, io.EOF) {
+				w.log.Warn("docker events since the stream stopped could not be read; the stop record is dated when written", zap.Error(err))
+				w.stopAt = 0
+				return
+			}
+			w.log.Info("docker events read up to the stop", zap.Int64("since", since), zap.Int64("until", w.stopAt), zap.Int("events", n))
+			return
 		}
 	}
 }

@@ -160,6 +160,14 @@ type Watcher struct {
 	snapshotDue  bool
 	decodeFailAt int64 // lastTime at the previous decode failure, -1 if none
 	skipPoison   bool
+	streamSince  int64 // since of the last stream opened, 0 if none
+
+	// stopAt (unix ns) is set by the reader before it closes the queue on
+	// shutdown: what it read covers up to there (catchUp); the writer reads
+	// it once the queue is closed and dates the stop record with it.
+	stopAt int64
+	// lastWritten is the newest time of a record appended (writer only).
+	lastWritten int64
 }
 
 // New returns a Watcher. Its metrics are registered on reg (may be nil).
@@ -218,6 +226,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	g.Go(func() error {
 		defer close(w.queue) // the reader is the only sender: the writer drains and stops
 		w.read(ctx)
+		w.catchUp()
 		return nil
 	})
 	g.Go(func() error { w.write(ctx, reason); return nil })

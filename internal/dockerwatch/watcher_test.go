@@ -136,6 +136,35 @@ func TestWatcherStartsWithAStartRecordAndASnapshotThenRecordsEvents(t *testing.T
 	}
 }
 
+func TestWatcherRecordsWhatTheDaemonEmittedUntilItsStopRecordsTime(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.start()
+	h.waitStreamUp()
+	h.engine.publish(containerEvent("create", "c1", nil))
+	h.waitEvents("create c1")
+	// Emitted while the watcher stops: the live stream never delivers it.
+	h.engine.publishUndelivered(containerEvent("start", "c1", nil))
+	before := time.Now().UnixNano()
+	h.stop()
+
+	if got := h.sink.eventsOf(); !slices.Equal(got, []string{"create c1", "start c1"}) {
+		t.Errorf("events %v: the one emitted as the stream stopped is missing", got)
+	}
+	recs := h.sink.records()
+	stop := recs[len(recs)-1]
+	if stop.Kind != record.KindStop {
+		t.Fatalf("last record is %s, want stop", stop.Kind)
+	}
+	// The stop record is dated when the events were read up to, not later:
+	// a collector that continues the chain covers from it on.
+	if stop.Time < before || stop.Time > h.w.stopAt || h.w.stopAt == 0 {
+		t.Errorf("stop record at %d, read up to %d, stop began at %d", stop.Time, h.w.stopAt, before)
+	}
+	if g := h.sink.ofKind(record.KindGap); len(g) != 0 {
+		t.Errorf("gaps on a clean stop: %v", gapReasons(g))
+	}
+}
+
 func TestWatcherReconnectsAfterTheStreamBreaksAndResumesFromTheLastEventWithoutAGap(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.start()

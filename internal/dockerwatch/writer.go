@@ -83,7 +83,13 @@ func (w *Watcher) write(ctx context.Context, startReason string) {
 			w.log.Error("spool refused the gap records of dropped events", zap.Error(err))
 		}
 	}
-	w.flush(sctx, []record.Record{w.lifecycle(record.KindStop, "shutdown")})
+	stop := w.lifecycle(record.KindStop, "shutdown")
+	if w.stopAt != 0 && w.stopAt > w.lastWritten {
+		// The reader read everything up to stopAt (catchUp): the stop
+		// record vouches for no later time than that.
+		stop.Time = w.stopAt
+	}
+	w.flush(sctx, []record.Record{stop})
 	if err := w.sink.SetMeta(MetaState, "stopped"); err != nil {
 		w.log.Warn("store watcher state", zap.Error(err))
 	}
@@ -151,6 +157,7 @@ func (w *Watcher) appendAll(ctx context.Context, recs []record.Record) error {
 		if r.Kind == record.KindGap {
 			w.m.gaps.WithLabelValues(r.Gap.Reason).Inc()
 		}
+		w.lastWritten = max(w.lastWritten, r.Time)
 	}
 	return nil
 }

@@ -322,10 +322,14 @@ func (c *collectorProc) exitErr() error {
 // labels (metric{a="x"} and metric{a="y"} add up under "metric"); a sample
 // with labels is also kept under its full name, e.g.
 // `e2l_collector_watcher_gaps_total{reason="spool-full"}`.
-func (c *collectorProc) Metrics() (map[string]float64, error) {
+func (c *collectorProc) Metrics() (map[string]float64, error) { return scrapeMetrics(c.listen) }
+
+// scrapeMetrics scrapes http://addr/metrics (promtext.Parse: every
+// series, and each name summed over its labels).
+func scrapeMetrics(addr string) (promtext.Samples, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.listen+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -57,13 +57,8 @@ func TestACollectorWithANewSpoolContinuesTheHostsChain(t *testing.T) {
 		t.Error(err)
 	}
 	requireFaithful(t, c, true)
-	var gaps []record.Gap
-	for _, s := range chain.sealed {
-		if s.Record.Kind == record.KindGap {
-			gaps = append(gaps, *s.Record.Gap)
-		}
-	}
-	if len(gaps) != 1 || gaps[0].Reason != record.GapCollectorReplaced {
+	gaps := chain.gapRecords()
+	if len(gaps) != 1 || gaps[0].Record.Gap.Reason != record.GapCollectorReplaced {
 		t.Fatalf("gap records %+v, want exactly one, of reason %s", gaps, record.GapCollectorReplaced)
 	}
 	if c.Missing == 0 {
@@ -73,7 +68,7 @@ func TestACollectorWithANewSpoolContinuesTheHostsChain(t *testing.T) {
 		t.Errorf("the new collector dead-lettered %v records, want 0", dl)
 	}
 	t.Logf("chain of %d records, continued after seq %d with a %s gap covering %d missing events",
-		c.Records, chainSeqBefore(chain.sealed, record.KindGap), gaps[0].Reason, c.Covered)
+		c.Records, gaps[0].Record.Seq-1, gaps[0].Record.Gap.Reason, c.Covered)
 
 	// A second collector for the same host, with a spool of its own, while
 	// the first runs: it must refuse, not fork the chain.
@@ -98,14 +93,4 @@ func TestACollectorWithANewSpoolContinuesTheHostsChain(t *testing.T) {
 		t.Fatal("the running collector stopped")
 	}
 	second.Stop()
-}
-
-// chainSeqBefore is the seq of the record before the first of kind k.
-func chainSeqBefore(sealed []record.Sealed, k record.Kind) uint64 {
-	for _, s := range sealed {
-		if s.Record.Kind == k {
-			return s.Record.Seq - 1
-		}
-	}
-	return 0
 }

@@ -458,6 +458,17 @@ func (l *ledgerChain) eventsOf(actor string) []*record.Event {
 	return out
 }
 
+// gapRecords returns the gap records of the chain read so far, in chain order.
+func (l *ledgerChain) gapRecords() []record.Sealed {
+	var out []record.Sealed
+	for _, s := range l.sealed {
+		if s.Record.Kind == record.KindGap {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // collectorOutage is the window a gap of one collector outage (from kill
 // or daemon stop to the stream being open again) must lie in: it starts at
 // the last event the collector saw before the outage (allowed up to 2

@@ -32,7 +32,10 @@ const swarmStack = "e2lit"
 // the node's own enrolled identity, its health check, its metrics scraped by
 // a real Prometheus through Swarm service discovery with the shipped
 // configuration and alert rules, events recorded on the ledger under the
-// node's identity, and JSON logs.
+// node's identity, and JSON logs. The node's collector first runs as `make
+// up` runs it, then moves to the stack (docs/operations.md, "Move a host's
+// collector"): the stack's collector continues the node's chain, and the
+// script's, started again meanwhile, refuses to.
 func TestSwarmStack(t *testing.T) {
 	prometheusBin := swarmLookTool(t, "prometheus")
 	promtoolBin := swarmLookTool(t, "promtool")
@@ -86,16 +89,19 @@ func TestSwarmStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	swarmDeploy(t, root, []string{
-		"E2L_DOCKER_GID=" + sockGID,
-		// The stack selects the image's version: repository and tag apart.
-		"E2L_COLLECTOR_IMAGE=" + strings.Split(collectorImage, ":")[0],
-		"E2L_VERSION=" + strings.Split(collectorImage, ":")[1],
-		"E2L_IDENTITY_DIR=" + identityDir,
-		"E2L_METRICS_PORT=" + strconv.Itoa(metricsPort),
-		"E2L_HEARTBEAT_INTERVAL=5s",
+	move := moveToStack(t, root, id, metricsPort, func() {
+		swarmDeploy(t, root, []string{
+			"E2L_DOCKER_GID=" + sockGID,
+			// The stack selects the image's version: repository and tag apart.
+			"E2L_COLLECTOR_IMAGE=" + strings.Split(collectorImage, ":")[0],
+			"E2L_VERSION=" + strings.Split(collectorImage, ":")[1],
+			"E2L_IDENTITY_DIR=" + identityDir,
+			"E2L_METRICS_PORT=" + strconv.Itoa(metricsPort),
+			"E2L_HEARTBEAT_INTERVAL=5s",
+		})
 	})
-	metricsURL := fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	metricsURL := "http://" + metricsAddr
 
 	t.Run("the collector task runs and its health check passes", func(t *testing.T) {
 		eventually(t, 3*time.Minute, time.Second, func() error {
@@ -142,6 +148,10 @@ func TestSwarmStack(t *testing.T) {
 		swarmDumpLogs(t)
 		t.FailNow()
 	}
+
+	t.Run("the script's collector, started again while the stack's runs, refuses to start", func(t *testing.T) {
+		move.secondRefused(t, metricsAddr)
+	})
 
 	t.Run("a service's and a container's whole lifecycles after the deploy are on the ledger under the node's identity", func(t *testing.T) {
 		svcName := fmt.Sprintf("e2lit-probe-svc-%d", time.Now().UnixNano())
@@ -205,6 +215,10 @@ func TestSwarmStack(t *testing.T) {
 		for _, p := range problems {
 			t.Error(p)
 		}
+	})
+
+	t.Run("the node's chain continues from the script's collector's behind one collector-replaced gap, nothing refused, dead-lettered or twice", func(t *testing.T) {
+		move.chainContinues(t, metricsAddr)
 	})
 
 	t.Run("Prometheus discovers the task through Swarm service discovery and ingests its metrics", func(t *testing.T) {
