@@ -136,8 +136,8 @@ func (m *collectorMove) chainContinues(t *testing.T, metricsAddr string) {
 	if err != nil {
 		t.Fatalf("scrape the stack's collector: %v", err)
 	}
-	if dl := metrics["e2l_collector_ledger_dead_lettered_records_total"]; dl != 0 {
-		t.Errorf("the stack's collector dead-lettered %v records, want 0", dl)
+	if dl, ok := metrics["e2l_collector_spool_dead_lettered_records_total"]; !ok || dl != 0 {
+		t.Errorf("the stack's collector dead-lettered %v records (exported: %v), want 0", dl, ok)
 	}
 	for series, v := range metrics {
 		if strings.HasPrefix(series, "e2l_collector_ledger_transactions_total{") && v != 0 &&
