@@ -29,7 +29,7 @@ const methodNotes = `## Method
   table's "latency population" lines give those counts. Full load offers more than the pipeline commits (backlog grows, so
   most events due in the window are not committed by the end: its percentiles are ∞ when they fall on those); half load
   offers 50 % of the measured full-load rate and must commit every event. 1-per-tx: ` + "`--batch-max 1 --max-in-flight`" + ` =
-  the ceiling's in-flight; batched: the collector's defaults (records per transaction and in flight as in the reading above). When full load commits every event due in the window, the offer was below capacity and full load is run again at twice the offer. CPU = the collector process's
+  the ceiling's in-flight; batched: the collector's defaults (records per transaction and in flight as in the reading above). When full load commits 97 % of the offer or more, the offer was not above capacity and full load is run again at 1.5 times the offer. CPU = the collector process's
   /proc utime+stime per 1,000 events committed in the half-load window; peak RSS = VmHWM.
 - **spool**: spool.Append of synthetic event records in batches of 256 (the watcher's batch bound), in-process. Then the
   collector binary with an unreachable ledger and an unbounded synthetic source (50,000 events/s offered, more than the

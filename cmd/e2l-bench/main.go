@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.PaperEvents, "paper-events", 30, "Docker events the paper's method records")
 	fs.IntVar(&cfg.InFlight, "in-flight", 128, "transactions in flight for the Gateway ceiling and collector-1-per-tx")
 	fs.Float64Var(&cfg.RateOneTx, "rate-1-per-tx", 300, "offered events/s for collector-1-per-tx at full load (above its capacity)")
-	fs.Float64Var(&cfg.RateBatched, "rate-batched", 2500, "offered events/s for collector-batched at full load (above its capacity)")
+	fs.Float64Var(&cfg.RateBatched, "rate-batched", 2000, "offered events/s for collector-batched at full load (above its capacity)")
 	fs.IntVar(&cfg.IngestEvents, "ingest-events", 100_000, "events appended for the spool ingest measurement")
 	fs.IntVar(&cfg.SpoolRecords, "spool-records", 1_000_000, "records spooled with the ledger unreachable (the spool's bound: the collector stops spooling there)")
 	fs.DurationVar(&cfg.ChurnDuration, "churn", 30*time.Second, "length of the real-Docker container churn")
