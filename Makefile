@@ -156,6 +156,7 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := \
 	./internal/record:FuzzDecodeBatch \
 	./internal/record:FuzzCanonical \
+	./internal/record:FuzzOpenSealed \
 	./chaincode:FuzzRecordEvents \
 	./internal/dockerwatch:FuzzNormalize
 
