@@ -5,8 +5,8 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/json"
+	"hash/maphash"
 
 	"github.com/e2l-project/e2l/internal/record"
 )
@@ -26,10 +26,12 @@ type Stored struct {
 	opened *opened
 }
 
-// opened is what Open found of a stored record, with a copy of the bytes
-// it read: a Stored whose Record no longer holds them is decoded again.
+// opened is what Open found of a stored record, with the length and a
+// keyed hash of the bytes it read (not a copy: an archive holds millions
+// of records): a Stored whose Record no longer holds them is decoded again.
 type opened struct {
-	src    []byte
+	n      int
+	sum    uint64
 	sealed record.Sealed
 	err    error
 	host   string
@@ -45,7 +47,7 @@ func (s Stored) Open() Stored {
 	if s.memo() != nil {
 		return s
 	}
-	o := &opened{src: append([]byte(nil), s.Record...)}
+	o := &opened{n: len(s.Record), sum: maphash.Bytes(openedSeed, s.Record)}
 	o.sealed, o.err = record.OpenSealed(s.ID, s.Hash, s.Record)
 	if o.err == nil {
 		o.host, o.seq = o.sealed.Record.Host, o.sealed.Record.Seq
@@ -59,11 +61,15 @@ func (s Stored) Open() Stored {
 // memo is what Open found, nil when s was not opened or its Record changed
 // since.
 func (s Stored) memo() *opened {
-	if o := s.opened; o != nil && bytes.Equal(o.src, s.Record) {
+	if o := s.opened; o != nil && o.n == len(s.Record) && o.sum == maphash.Bytes(openedSeed, s.Record) {
 		return o
 	}
 	return nil
 }
+
+// openedSeed keys the hash of an opened record's bytes; it is the
+// process's own, so no input can be made to collide with another.
+var openedSeed = maphash.MakeSeed()
 
 // Sealed decodes the stored record and re-verifies it: canonical bytes,
 // schema, ID and hash.
