@@ -68,13 +68,8 @@ func (li *ledgerIndex) Close() error {
 // the trust anchor (pinning it on first use), opens the index and catches
 // it up to the channel's height, verifying every new block.
 func (a *app) openIndex(ctx context.Context) (*ledgerIndex, error) {
-	c, err := a.client()
+	li, err := a.dialIndex(ctx)
 	if err != nil {
-		return nil, err
-	}
-	li, err := a.openIndexWith(ctx, c)
-	if err != nil {
-		_ = c.Close()
 		return nil, err
 	}
 	if _, err := a.catchUp(ctx, li, false, nil); err != nil {
@@ -84,7 +79,23 @@ func (a *app) openIndex(ctx context.Context) (*ledgerIndex, error) {
 	return li, nil
 }
 
-func (a *app) openIndexWith(ctx context.Context, c *query.Client) (*ledgerIndex, error) {
+// dialIndex is openIndex without the catch-up, for commands that catch up
+// their own way (index, serve, verify --index).
+func (a *app) dialIndex(ctx context.Context) (*ledgerIndex, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	li, err := a.openIndexOn(ctx, c)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return li, nil
+}
+
+// openIndexOn opens the index of c's channel, pinned to its trust anchor.
+func (a *app) openIndexOn(ctx context.Context, c *query.Client) (*ledgerIndex, error) {
 	anchor, err := a.onlineAnchor(ctx, c, c.Channel())
 	if err != nil {
 		return nil, err
@@ -195,13 +206,8 @@ func (a *app) runIndex(ctx context.Context, follow bool, metricsAddr string) err
 	if metricsAddr != "" && !follow {
 		return usageError{errors.New("index: --metrics-addr needs --follow")}
 	}
-	c, err := a.client()
+	li, err := a.dialIndex(ctx)
 	if err != nil {
-		return err
-	}
-	li, err := a.openIndexWith(ctx, c)
-	if err != nil {
-		_ = c.Close()
 		return err
 	}
 	defer li.Close()

@@ -98,13 +98,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	defer func() { _ = logger.Sync() }()
 	a.logger = logger.Named("indexer")
-	c, err := a.client()
+	li, err := a.dialIndex(ctx)
 	if err != nil {
-		return err
-	}
-	li, err := a.openIndexWith(ctx, c)
-	if err != nil {
-		_ = c.Close()
 		return err
 	}
 	defer li.Close()

@@ -32,13 +32,8 @@ import (
 //     judged, as verify does on the ledger (verifyindex_chains.go).
 
 func (a *app) verifyIndex(ctx context.Context, f verifyFlags) error {
-	c, err := a.client()
+	li, err := a.dialIndex(ctx)
 	if err != nil {
-		return err
-	}
-	li, err := a.openIndexWith(ctx, c)
-	if err != nil {
-		_ = c.Close()
 		return err
 	}
 	defer li.Close()
