@@ -29,7 +29,7 @@ func (h *fakeHandshaker) Handshake(_ context.Context, addr string, cfg *tls.Conf
 func TestPeersCheck(t *testing.T) {
 	ca := newTestCA(t, "tlsca.provider.e2l.local")
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-	unknown := &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{Cert: ca.cert}}
+	unknown := &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{Cert: ca.Cert.Cert}}
 	tests := []struct {
 		name       string
 		endpoints  []string
