@@ -149,7 +149,13 @@ func (e *fakeEngine) events(w http.ResponseWriter, r *http.Request) {
 
 // publish adds an event (time assigned if zero) to the buffer and the live
 // streams, and returns it.
-func (e *fakeEngine) publish(m events.Message) events.Message {
+func (e *fakeEngine) publish(m events.Message) events.Message { return e.emit(m, true) }
+
+// publishUndelivered adds an event to the daemon's buffer without sending
+// it on the live streams: emitted, not yet delivered when a stream stops.
+func (e *fakeEngine) publishUndelivered(m events.Message) { e.emit(m, false) }
+
+func (e *fakeEngine) emit(m events.Message, deliver bool) events.Message {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if m.TimeNano == 0 {
@@ -161,23 +167,13 @@ func (e *fakeEngine) publish(m events.Message) events.Message {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.add(m.TimeNano, append(line, '\n'))
-	return m
-}
-
-// publishUndelivered adds an event to the daemon's buffer without sending
-// it on the live streams: emitted, not yet delivered when a stream stops.
-func (e *fakeEngine) publishUndelivered(m events.Message) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.clock += 1000
-	m.TimeNano = e.clock
-	m.Time = m.TimeNano / 1e9
-	line, err := json.Marshal(m)
-	if err != nil {
-		e.t.Fatal(err)
+	line = append(line, '\n')
+	if deliver {
+		e.add(m.TimeNano, line)
+	} else {
+		e.buf = append(e.buf, bufEntry{time: m.TimeNano, line: line})
 	}
-	e.buf = append(e.buf, bufEntry{time: m.TimeNano, line: append(line, '\n')})
+	return m
 }
 
 // publishRaw adds an undecodable item; inBuffer says whether a replay
