@@ -88,21 +88,12 @@ func consortiumPrometheusChecks(t *testing.T, promURL string, nodes []*swarmNode
 	}
 	slices.Sort(hosts)
 	eventually(t, 2*time.Minute, 2*time.Second, func() error {
-		var targets struct {
-			Data struct {
-				ActiveTargets []struct {
-					Labels    map[string]string `json:"labels"`
-					ScrapeURL string            `json:"scrapeUrl"`
-					Health    string            `json:"health"`
-					LastError string            `json:"lastError"`
-				} `json:"activeTargets"`
-			} `json:"data"`
-		}
-		if err := swarmGetJSON(promURL+"/api/v1/targets?state=active", &targets); err != nil {
+		targets, err := promActiveTargets(promURL)
+		if err != nil {
 			return err
 		}
 		up := map[string][]string{} // job → nodes of its targets that are up
-		for _, tg := range targets.Data.ActiveTargets {
+		for _, tg := range targets {
 			if tg.Health == "up" {
 				up[tg.Labels["job"]] = append(up[tg.Labels["job"]], tg.Labels["node"])
 			}

@@ -355,19 +355,3 @@ func containerLifecycles(t *testing.T, nodes []*swarmNode, what string) {
 		cancel()
 	}
 }
-
-// awaitServiceGone waits until no node has a container of the service.
-func awaitServiceGone(t *testing.T, nodes []*swarmNode, sid string) {
-	t.Helper()
-	eventually(t, 2*time.Minute, 250*time.Millisecond, func() error {
-		for _, n := range nodes {
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			out, err := docker(ctx, n.d.host, "ps", "-aq", "--filter", "label=com.docker.swarm.service.id="+sid)
-			cancel()
-			if err != nil || out != "" {
-				return fmt.Errorf("%s still has the service's containers: %q %v", n.hostname, out, err)
-			}
-		}
-		return nil
-	})
-}

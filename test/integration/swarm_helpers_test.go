@@ -402,6 +402,28 @@ func swarmGet(u string) (int, string, error) {
 	return resp.StatusCode, string(b), err
 }
 
+// promTarget is one of a Prometheus server's active scrape targets.
+type promTarget struct {
+	Labels    map[string]string `json:"labels"`
+	ScrapeURL string            `json:"scrapeUrl"`
+	Health    string            `json:"health"`
+	LastError string            `json:"lastError"`
+}
+
+// promActiveTargets asks the Prometheus server at promURL for its active
+// targets.
+func promActiveTargets(promURL string) ([]promTarget, error) {
+	var targets struct {
+		Data struct {
+			ActiveTargets []promTarget `json:"activeTargets"`
+		} `json:"data"`
+	}
+	if err := swarmGetJSON(promURL+"/api/v1/targets?state=active", &targets); err != nil {
+		return nil, err
+	}
+	return targets.Data.ActiveTargets, nil
+}
+
 func swarmGetJSON(u string, into any) error {
 	code, body, err := swarmGet(u)
 	if err != nil {

@@ -90,17 +90,7 @@ func TestCollectorsOnAMultiNodeSwarm(t *testing.T) {
 	}
 	mustDocker(t, mgr, "service", "rm", sid)
 	// Each node stops and removes its tasks' containers after the service.
-	eventually(t, 2*time.Minute, 250*time.Millisecond, func() error {
-		for _, n := range nodes {
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			out, err := docker(ctx, n.d.host, "ps", "-aq", "--filter", "label=com.docker.swarm.service.id="+sid)
-			cancel()
-			if err != nil || out != "" {
-				return fmt.Errorf("%s still has the service's containers: %q %v", n.name, out, err)
-			}
-		}
-		return nil
-	})
+	awaitServiceGone(t, nodes, sid)
 
 	// Every node's chain against its own daemon's events.
 	for _, n := range nodes {

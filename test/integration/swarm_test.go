@@ -224,20 +224,11 @@ func TestSwarmStack(t *testing.T) {
 	t.Run("Prometheus discovers the task through Swarm service discovery and ingests its metrics", func(t *testing.T) {
 		promURL := swarmStartPrometheus(t, prometheusBin, filepath.Join(root, "deploy", "prometheus", "prometheus.yml"))
 		eventually(t, 2*time.Minute, 2*time.Second, func() error {
-			var targets struct {
-				Data struct {
-					ActiveTargets []struct {
-						Labels    map[string]string `json:"labels"`
-						ScrapeURL string            `json:"scrapeUrl"`
-						Health    string            `json:"health"`
-						LastError string            `json:"lastError"`
-					} `json:"activeTargets"`
-				} `json:"data"`
-			}
-			if err := swarmGetJSON(promURL+"/api/v1/targets?state=active", &targets); err != nil {
+			targets, err := promActiveTargets(promURL)
+			if err != nil {
 				return err
 			}
-			for _, tg := range targets.Data.ActiveTargets {
+			for _, tg := range targets {
 				if tg.Labels["job"] == "e2l-collector" && tg.Labels["instance"] == nodeName {
 					if !strings.HasSuffix(tg.ScrapeURL, fmt.Sprintf(":%d/metrics", metricsPort)) {
 						return fmt.Errorf("target %s is not the host-mode published port %d", tg.ScrapeURL, metricsPort)
@@ -248,7 +239,7 @@ func TestSwarmStack(t *testing.T) {
 					return nil
 				}
 			}
-			return fmt.Errorf("no e2l-collector target for %s among %+v", nodeName, targets.Data.ActiveTargets)
+			return fmt.Errorf("no e2l-collector target for %s among %+v", nodeName, targets)
 		})
 		eventually(t, time.Minute, 2*time.Second, func() error {
 			n, err := swarmQueryScalar(promURL, fmt.Sprintf(`count({__name__=~"e2l_collector_.+", job="e2l-collector", instance=%q})`, nodeName))
