@@ -134,17 +134,24 @@ func hex4(data []byte, at int) (rune, bool) {
 
 // Check validates a sealed record and recomputes its ID and Hash.
 func (s *Sealed) Check() error {
+	_, err := s.CheckCanonical()
+	return err
+}
+
+// CheckCanonical is Check, returning the record's canonical encoding (the
+// bytes its hash covers) for a caller that stores them.
+func (s *Sealed) CheckCanonical() ([]byte, error) {
 	c, err := s.Record.validatedCanonical()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if id := s.Record.DeriveID(); s.ID != id {
-		return invalid("id", "does not match the record's content (want %s)", id)
+		return nil, invalid("id", "does not match the record's content (want %s)", id)
 	}
 	if h := hashOf(c); s.Hash != h {
-		return invalid("hash", "does not match the record's canonical encoding (want %s)", h)
+		return nil, invalid("hash", "does not match the record's canonical encoding (want %s)", h)
 	}
-	return nil
+	return c, nil
 }
 
 // OpenSealed decodes a sealed record from its canonical encoding (as
@@ -175,20 +182,30 @@ func OpenSealed(id, hash string, data []byte) (Sealed, error) {
 // one host, sequence numbers increasing by one, each Prev the Hash of the
 // record before it. The error names the offending record by index and ID.
 func CheckBatch(b Batch) error {
+	_, err := CheckBatchCanonical(b)
+	return err
+}
+
+// CheckBatchCanonical is CheckBatch, returning each record's canonical
+// encoding (CheckCanonical), in batch order.
+func CheckBatchCanonical(b Batch) ([][]byte, error) {
 	if len(b.Records) == 0 {
-		return fmt.Errorf("batch is empty: %w", ErrInvalid)
+		return nil, fmt.Errorf("batch is empty: %w", ErrInvalid)
 	}
 	if len(b.Records) > MaxBatchRecords {
-		return fmt.Errorf("batch of %d records exceeds the bound of %d: %w", len(b.Records), MaxBatchRecords, ErrInvalid)
+		return nil, fmt.Errorf("batch of %d records exceeds the bound of %d: %w", len(b.Records), MaxBatchRecords, ErrInvalid)
 	}
 	seen := make(map[string]bool, len(b.Records))
+	canon := make([][]byte, len(b.Records))
 	for i := range b.Records {
 		s := &b.Records[i]
-		if err := s.Check(); err != nil {
-			return fmt.Errorf("record %d (%s): %w", i, s.ID, err)
+		c, err := s.CheckCanonical()
+		if err != nil {
+			return nil, fmt.Errorf("record %d (%s): %w", i, s.ID, err)
 		}
+		canon[i] = c
 		if seen[s.ID] {
-			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("id", "appears twice in the batch"))
+			return nil, fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("id", "appears twice in the batch"))
 		}
 		seen[s.ID] = true
 		if i == 0 {
@@ -197,12 +214,12 @@ func CheckBatch(b Batch) error {
 		p := &b.Records[i-1]
 		switch {
 		case s.Record.Host != p.Record.Host:
-			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("host", "batch mixes hosts %q and %q", p.Record.Host, s.Record.Host))
+			return nil, fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("host", "batch mixes hosts %q and %q", p.Record.Host, s.Record.Host))
 		case s.Record.Seq != p.Record.Seq+1:
-			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("seq", "is %d, want %d (chain not contiguous within the batch)", s.Record.Seq, p.Record.Seq+1))
+			return nil, fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("seq", "is %d, want %d (chain not contiguous within the batch)", s.Record.Seq, p.Record.Seq+1))
 		case s.Record.Prev != p.Hash:
-			return fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("prev", "does not match the hash of record seq %d", p.Record.Seq))
+			return nil, fmt.Errorf("record %d (%s): %w", i, s.ID, invalid("prev", "does not match the hash of record seq %d", p.Record.Seq))
 		}
 	}
-	return nil
+	return canon, nil
 }

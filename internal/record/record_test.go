@@ -1,8 +1,10 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -205,11 +207,23 @@ func TestCheckBatch(t *testing.T) {
 			b := chain(t, "node1", 3)
 			tt.mutate(&b)
 			err := CheckBatch(b)
+			canon, cerr := CheckBatchCanonical(b)
+			if fmt.Sprint(err) != fmt.Sprint(cerr) {
+				t.Fatalf("CheckBatch: %v, CheckBatchCanonical: %v", err, cerr)
+			}
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
+				for i, s := range b.Records {
+					if !bytes.Equal(canon[i], s.Record.Canonical()) {
+						t.Errorf("record %d: CheckBatchCanonical's bytes are not its canonical encoding", i)
+					}
+				}
 				return
+			}
+			if canon != nil {
+				t.Error("an invalid batch has canonical encodings")
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("want error containing %q, got %v", tt.want, err)
