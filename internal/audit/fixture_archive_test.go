@@ -49,10 +49,35 @@ func rwsetBytes(t testing.TB, ns string, kv *kvrwset.KVRWSet) []byte {
 		NsRwset: []*rwset.NsReadWriteSet{{Namespace: ns, Rwset: mustMarshal(t, kv)}}})
 }
 
-// recordKV is what RecordEvents (state layout 2) reads and writes for a
-// batch of new records: each chain slot read absent, then written with the
-// stored record, and the record's ID key written with its hash.
+// recordKV is what RecordEvents (state layout 3) reads and writes for a
+// batch of new records: the chain slot of a batch of one read absent, or
+// the range of a longer batch's slots read empty to its end; then each
+// slot written with the stored record, and each record's ID key with its
+// hash.
 func recordKV(t testing.TB, b record.Batch, creator keyPair, txID string, ts time.Time) *kvrwset.KVRWSet {
+	kv := &kvrwset.KVRWSet{}
+	first, last := b.Records[0].Record, b.Records[len(b.Records)-1].Record
+	if len(b.Records) == 1 {
+		kv.Reads = append(kv.Reads, &kvrwset.KVRead{Key: slotKey(first.Host, fmt.Sprintf("%020d", first.Seq))})
+	} else {
+		kv.RangeQueriesInfo = append(kv.RangeQueriesInfo, &kvrwset.RangeQueryInfo{
+			StartKey: slotKey(first.Host, fmt.Sprintf("%020d", first.Seq)), EndKey: slotKey(first.Host, fmt.Sprintf("%020d", last.Seq+1)),
+			ItrExhausted: true, ReadsInfo: &kvrwset.RangeQueryInfo_RawReads{RawReads: &kvrwset.QueryReads{}}})
+	}
+	for _, s := range b.Records {
+		seq20 := fmt.Sprintf("%020d", s.Record.Seq)
+		slot := slotKey(s.Record.Host, seq20)
+		id := compositeKey(keyTypeRecord, s.ID, s.Record.Host, seq20)
+		kv.Writes = append(kv.Writes, &kvrwset.KVWrite{Key: slot, Value: marshalStored(t, stored(s, creator, txID, ts))},
+			&kvrwset.KVWrite{Key: id, Value: []byte(s.Hash)})
+	}
+	return kv
+}
+
+// recordKVLayout2 is what RecordEvents of state layout 2 read and wrote:
+// each composite chain slot read absent, then written with the stored
+// record, and the record's ID key written with its hash.
+func recordKVLayout2(t testing.TB, b record.Batch, creator keyPair, txID string, ts time.Time) *kvrwset.KVRWSet {
 	kv := &kvrwset.KVRWSet{}
 	for _, s := range b.Records {
 		seq20 := fmt.Sprintf("%020d", s.Record.Seq)

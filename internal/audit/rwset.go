@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -12,6 +14,8 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/rwset/kvrwset"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/e2l-project/e2l/internal/record"
 )
 
 // MVCC re-validation.
@@ -34,24 +38,99 @@ import (
 // key (a record's key, a chain slot, a swarm event) written by two VALID
 // transactions; a stored record whose transaction did not write it.
 //
+// A range query of a batch's chain slots (layout 3) is replayed as reads
+// of each slot in the range: of the version it returned, or absent.
+//
 // What it cannot catch: only what the evidence holds is replayed. When the
 // winner's block is left out of an archive (or a receipt holds only the
 // loser's block), the stale read cannot be seen; PreviousHash links
-// (BlockSet) and a trusted export are what make an omission visible. Range
-// queries (RecordEvents makes none) are not re-executed, and a read whose
-// version belongs to a block the evidence does not hold is taken on trust.
+// (BlockSet) and a trusted export are what make an omission visible. A
+// range whose results Fabric summarised as Merkle hashes (more than 50
+// slots already stored) is not replayed: a slot it missed is one it wrote,
+// which the write-once check catches. A read whose version belongs to a
+// block the evidence does not hold is taken on trust.
 
 // Composite key object types of the e2l chaincode (chaincode/keys.go).
-// State layout 2 (the chaincode's StateLayout) writes a record's chain slot
-// with the stored record and its ID key with its hash; layout 1 wrote the
-// stored record under its ID key, the ID into the chain slot, and a swarm
-// event once under its event key. Evidence of either layout is verified.
+// State layout 3 (the chaincode's StateLayout) writes a record's chain slot
+// (a simple key, slotPrefix) with the stored record and its ID key with its
+// hash; layout 2 did the same with a composite chain slot; layout 1 wrote
+// the stored record under its ID key, the ID into the chain slot, and a
+// swarm event once under its event key. Evidence of any layout is verified.
 const (
-	keyTypeRecord  = "rec"     // layout 2: [recordID, host, seq20] → hash; layout 1: [recordID] → Stored; written once
+	keyTypeRecord  = "rec"     // layouts 2, 3: [recordID, host, seq20] → hash; layout 1: [recordID] → Stored; written once
 	keyTypeChain   = "chain"   // layout 2: [host, seq20] → Stored; layout 1: → recordID; written once
 	keyTypeEvent   = "event"   // layout 1 only: [eventID] → StoredEvent, written once
 	keyTypeHostReg = "hostreg" // [host] → wire.HostRegistration
 )
+
+// slotPrefix starts a layout 3 chain slot's simple key, "chain <host>
+// <seq20>" → Stored, written once. A host has no space, and a space sorts
+// below its every byte: the slots of host h from a to b are the keys in
+// [slotKey(h, a), slotKey(h, b+1)).
+const slotPrefix = keyTypeChain + " "
+
+func slotKey(host, seq20 string) string { return slotPrefix + host + " " + seq20 }
+
+// splitSlotKey returns a layout 3 slot key's host and seq.
+func splitSlotKey(k string) (string, uint64, bool) {
+	rest, ok := strings.CutPrefix(k, slotPrefix)
+	i := strings.LastIndexByte(rest, ' ')
+	if !ok || i <= 0 || len(rest)-i-1 != 20 {
+		return "", 0, false
+	}
+	seq, err := strconv.ParseUint(rest[i+1:], 10, 64)
+	if err != nil || strings.IndexByte(rest[:i], ' ') >= 0 {
+		return "", 0, false
+	}
+	return rest[:i], seq, true
+}
+
+// rangeReads turns a range query of a transaction that writes into the
+// reads it stands for: each slot of the range, at the version the query
+// returned or absent. The chaincode reads one kind of range, a batch's
+// consecutive slots of one host, to the end; any other is refused. A
+// range summarised by Merkle hashes yields no reads (nil, nil).
+func rangeReads(rq *kvrwset.RangeQueryInfo) ([]*kvrwset.KVRead, error) {
+	host, from, ok := splitSlotKey(rq.GetStartKey())
+	last, ok2 := slotRangeLast(host, rq.GetEndKey())
+	switch {
+	case !ok || !ok2 || last < from || last-from >= record.MaxBatchRecords:
+		return nil, fmt.Errorf("range [%q, %q) is not a batch's chain slots", rq.GetStartKey(), rq.GetEndKey())
+	case !rq.GetItrExhausted():
+		return nil, fmt.Errorf("range [%q, %q) was not read to its end", rq.GetStartKey(), rq.GetEndKey())
+	case rq.GetReadsMerkleHashes() != nil:
+		return nil, nil
+	}
+	got := map[string]*kvrwset.Version{}
+	for _, rd := range rq.GetRawReads().GetKvReads() {
+		if k := rd.GetKey(); k < rq.GetStartKey() || k >= rq.GetEndKey() {
+			return nil, fmt.Errorf("range [%q, %q) returned key %q outside it", rq.GetStartKey(), rq.GetEndKey(), k)
+		}
+		got[rd.GetKey()] = rd.GetVersion()
+	}
+	reads := make([]*kvrwset.KVRead, 0, last-from+1)
+	for seq := from; ; seq++ {
+		k := slotKey(host, fmt.Sprintf("%020d", seq))
+		reads = append(reads, &kvrwset.KVRead{Key: k, Version: got[k]})
+		if seq == last {
+			return reads, nil
+		}
+	}
+}
+
+// slotRangeLast returns the last slot of host's that a range ending
+// (exclusively) at end holds: the slot before end, or the host's last
+// possible slot when end is past its every key (the chaincode's slotEnd).
+func slotRangeLast(host, end string) (uint64, bool) {
+	if end == slotPrefix+host+"!" {
+		return math.MaxUint64, true
+	}
+	h, seq, ok := splitSlotKey(end)
+	if !ok || h != host || seq == 0 {
+		return 0, false
+	}
+	return seq - 1, true
+}
 
 // compositeKey is shim.CreateCompositeKey's layout: \x00type\x00attr\x00….
 func compositeKey(objectType string, attrs ...string) string {
@@ -73,6 +152,9 @@ func keyString(k string) string {
 }
 
 func writeOnce(k string) bool {
+	if strings.HasPrefix(k, slotPrefix) {
+		return true
+	}
 	for _, t := range []string{keyTypeRecord, keyTypeChain, keyTypeEvent} {
 		if strings.HasPrefix(k, "\x00"+t+"\x00") {
 			return true
@@ -160,6 +242,7 @@ func decodeRWSet(results []byte, namespace string) (*kvrwset.KVRWSet, error) {
 			return &kvrwset.KVRWSet{}, fmt.Errorf("namespace %s: %w", namespace, err)
 		}
 		out.Reads = append(out.Reads, kv.GetReads()...)
+		out.RangeQueriesInfo = append(out.RangeQueriesInfo, kv.GetRangeQueriesInfo()...)
 		out.Writes = append(out.Writes, kv.GetWrites()...)
 	}
 	return out, nil
@@ -208,7 +291,18 @@ func mvccProblems(set *BlockSet, rws *rwSets, chaincode string) map[*Tx][]string
 		stale := map[*Tx]*group{}
 		var staleOrder []*Tx
 		staleKeys := map[string]bool{}
-		for _, rd := range rw.GetReads() {
+		reads := rw.GetReads()
+		if len(rw.GetWrites()) > 0 { // a range read matters to what a transaction writes
+			for _, rq := range rw.GetRangeQueriesInfo() {
+				rr, err := rangeReads(rq)
+				if err != nil {
+					probs[tx] = append(probs[tx], fmt.Sprintf("transaction %s read a range the e2l chaincode does not read: %v", describeTx(tx), err))
+					continue
+				}
+				reads = append(reads[:len(reads):len(reads)], rr...)
+			}
+		}
+		for _, rd := range reads {
 			k, v := rd.GetKey(), rd.GetVersion()
 			var vp txPos
 			if v != nil {
@@ -314,7 +408,7 @@ func others(n int, what string) string {
 }
 
 // recordWriteProblems checks that the record's transaction wrote it: in
-// state layout 2 its chain slot with the stored value and its ID key with
+// state layouts 2 and 3 its chain slot with the stored value and its ID key with
 // its hash; in layout 1 (a transaction that wrote the record's one-part ID
 // key) its ID key with the stored value and its chain slot with its ID.
 func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
@@ -327,7 +421,10 @@ func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
 	var p []string
 	host, seq := st.Claimed()
 	seq20 := fmt.Sprintf("%020d", seq)
-	chainKey := compositeKey(keyTypeChain, host, seq20)
+	chainKey := slotKey(host, seq20) // layout 3
+	if old := compositeKey(keyTypeChain, host, seq20); rws.write(tx, chainKey) == nil && rws.write(tx, old) != nil {
+		chainKey = old // layouts 1, 2
+	}
 	storedUnder := func(k, what string) {
 		switch w := rws.write(tx, k); {
 		case w == nil || w.GetIsDelete():
@@ -342,8 +439,9 @@ func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
 	}
 	if oldKey := compositeKey(keyTypeRecord, st.ID); rws.write(tx, oldKey) != nil { // layout 1
 		storedUnder(oldKey, "record key")
-		if w := rws.write(tx, chainKey); w == nil || w.GetIsDelete() || string(w.GetValue()) != st.ID {
-			p = append(p, fmt.Sprintf("its transaction %s did not write it into chain slot %s", tx.ID, keyString(chainKey)))
+		slot1 := compositeKey(keyTypeChain, host, seq20)
+		if w := rws.write(tx, slot1); w == nil || w.GetIsDelete() || string(w.GetValue()) != st.ID {
+			p = append(p, fmt.Sprintf("its transaction %s did not write it into chain slot %s", tx.ID, keyString(slot1)))
 		}
 		return p
 	}

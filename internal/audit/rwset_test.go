@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestVerifyReplaysMVCC(t *testing.T) {
 		w, a, winner, loser := doubleSubmit(t)
 		a.Blocks[2] = setFlag(t, a.Blocks[2], 0, peer.TxValidationCode_VALID) // block 3: the loser
 		rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)})
-		wantError(t, rep, "node1", 1, "MVCC: transaction "+loser.TxID+" (block 3 tx 0) is marked VALID but its read of key chain[node1, 00000000000000000001] is stale",
+		wantError(t, rep, "node1", 1, "MVCC: transaction "+loser.TxID+` (block 3 tx 0) is marked VALID but its read of key "chain node1 00000000000000000001" is stale`,
 			"transaction "+winner.TxID+" (block 2 tx 0), VALID and earlier, wrote it (it read the key absent)", "validation flag was altered")
 		for _, f := range rep.Findings {
 			if strings.Contains(f.Problem, "not VALID") {
@@ -77,7 +78,7 @@ func TestVerifyCatchesAWriteOnceKeyWrittenTwice(t *testing.T) {
 	a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs, Blocks: w.blocks,
 		Hosts: reg.hosts(), Records: []Stored{blind}}
 	wantError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "node1", 1,
-		"write-once key chain[node1, 00000000000000000001] written by two VALID transactions, "+winner.TxID+" (block 2 tx 0) and "+txID+" (block 3 tx 0)")
+		`write-once key "chain node1 00000000000000000001" written by two VALID transactions, `+winner.TxID+" (block 2 tx 0) and "+txID+" (block 3 tx 0)")
 }
 
 func TestVerifyChecksThatTheTransactionWroteTheRecord(t *testing.T) {
@@ -88,10 +89,11 @@ func TestVerifyChecksThatTheTransactionWroteTheRecord(t *testing.T) {
 		kv     func(kv *kvrwset.KVRWSet)
 		want   string // "" for no error
 	}{
-		{"layout 2 as written", recordKV, func(*kvrwset.KVRWSet) {}, ""},
+		{"layout 3 as written", recordKV, func(*kvrwset.KVRWSet) {}, ""},
+		{"layout 2 as written", recordKVLayout2, func(*kvrwset.KVRWSet) {}, ""},
 		{"layout 1 as written", recordKVLayout1, func(*kvrwset.KVRWSet) {}, ""},
 		{"a transaction that wrote nothing", recordKV, func(kv *kvrwset.KVRWSet) { kv.Writes = nil },
-			"did not write its chain slot chain[node1, 00000000000000000001]"},
+			`did not write its chain slot "chain node1 00000000000000000001"`},
 		{"a transaction that wrote another value", recordKV, func(kv *kvrwset.KVRWSet) {
 			kv.Writes[0].Value = []byte(strings.Replace(string(kv.Writes[0].Value), `"msp":"ProviderMSP"`, `"msp":"UserMSP"`, 1))
 		}, "wrote another value under its chain slot (msp differs)"},
@@ -184,5 +186,85 @@ func TestVerifyChecksTheVersionsRead(t *testing.T) {
 			}
 			wantError(t, rep, "node1", 1, tc.want)
 		})
+	}
+}
+
+// A batch of several records reads its chain slots with one range query
+// (layout 3): the loser of a double submit of such batches, flipped to
+// VALID, is caught by replaying its range as reads of each slot.
+func TestVerifyReplaysRangeReads(t *testing.T) {
+	setup := func(t *testing.T) (*world, *Archive, []Stored, []Stored) {
+		w := newWorld(t)
+		reg := newRegistry(w)
+		reg.register("node1", "ProviderMSP", "manager")
+		c1, c2 := newChainer(t, "node1"), newChainer(t, "node1").at(5)
+		winner := w.commit(record.Batch{Records: []record.Sealed{c1.start(), c1.heartbeat(), c1.heartbeat()}}, txOpts{})
+		loser := w.commit(record.Batch{Records: []record.Sealed{c2.start(), c2.event("container", "die", "c1", "web", nil)}},
+			txOpts{code: peer.TxValidationCode_PHANTOM_READ_CONFLICT})
+		a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs, Blocks: w.blocks,
+			Hosts: reg.hosts(), Records: loser}
+		return w, a, winner, loser
+	}
+	t.Run("the loser is not VALID", func(t *testing.T) {
+		w, a, _, _ := setup(t)
+		wantError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "node1", 1, "PHANTOM_READ_CONFLICT, not VALID")
+	})
+	t.Run("the loser flipped to VALID is caught by its stale range", func(t *testing.T) {
+		w, a, winner, loser := setup(t)
+		a.Blocks[2] = setFlag(t, a.Blocks[2], 0, peer.TxValidationCode_VALID)
+		rep := Verify(a, VerifyOptions{Anchor: anchorOf(t, w)})
+		wantError(t, rep, "node1", 1, "MVCC: transaction "+loser[0].TxID+` (block 3 tx 0) is marked VALID but its read of key "chain node1 00000000000000000001" is stale`,
+			"transaction "+winner[0].TxID+" (block 2 tx 0), VALID and earlier, wrote it (it read the key absent) (and 1 other key)", "validation flag was altered")
+	})
+	t.Run("a range the chaincode does not read is a finding", func(t *testing.T) {
+		for _, rq := range []*kvrwset.RangeQueryInfo{
+			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node2", "00000000000000000002"), ItrExhausted: true},
+			{StartKey: compositeKey(keyTypeChain, "node1"), EndKey: compositeKey(keyTypeChain, "node1") + "\U0010FFFF", ItrExhausted: true},
+			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node1", "00000000000000002001"), ItrExhausted: true},
+			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node1", "00000000000000000002")},
+			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node1", "00000000000000000002"), ItrExhausted: true,
+				ReadsInfo: &kvrwset.RangeQueryInfo_RawReads{RawReads: &kvrwset.QueryReads{KvReads: []*kvrwset.KVRead{{Key: slotKey("node1", "00000000000000000005")}}}}},
+		} {
+			w := newWorld(t)
+			reg := newRegistry(w)
+			reg.register("node1", "ProviderMSP", "manager")
+			b := record.Batch{Records: []record.Sealed{newChainer(t, "node1").start()}}
+			creator := w.host("node1")
+			txID, ts := w.nextTx()
+			kv := recordKV(t, b, creator, txID, ts)
+			kv.RangeQueriesInfo = append(kv.RangeQueriesInfo, rq)
+			batch, _ := json.Marshal(b)
+			env, _, _ := w.invoke(creator, []string{"RecordEvents", string(batch)}, kv)
+			w.blocks = append(w.blocks, w.block([][]byte{env}, nil))
+			a := &Archive{Version: ArchiveVersion, Channel: "e2l", Chaincode: "e2l", ConfigBlocks: w.configs, Blocks: w.blocks,
+				Hosts: reg.hosts(), Records: []Stored{stored(b.Records[0], creator, txID, ts)}}
+			wantError(t, Verify(a, VerifyOptions{Anchor: anchorOf(t, w)}), "node1", 1, "read a range the e2l chaincode does not read")
+		}
+	})
+}
+
+func TestRangeReads(t *testing.T) {
+	k := func(seq string) string { return slotKey("node1", seq) }
+	got, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k("00000000000000000007"), EndKey: k("00000000000000000010"), ItrExhausted: true,
+		ReadsInfo: &kvrwset.RangeQueryInfo_RawReads{RawReads: &kvrwset.QueryReads{KvReads: []*kvrwset.KVRead{
+			{Key: k("00000000000000000008"), Version: &kvrwset.Version{BlockNum: 4, TxNum: 1}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desc []string
+	for _, rd := range got {
+		desc = append(desc, fmt.Sprintf("%s@%v", strings.TrimPrefix(rd.GetKey(), "chain node1 "), rd.GetVersion().GetBlockNum()))
+	}
+	if want := "00000000000000000007@0 00000000000000000008@4 00000000000000000009@0"; strings.Join(desc, " ") != want {
+		t.Errorf("reads %s, want %s", strings.Join(desc, " "), want)
+	}
+	last, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k("18446744073709551615"), EndKey: slotPrefix + "node1!", ItrExhausted: true})
+	if err != nil || len(last) != 1 || last[0].GetKey() != k("18446744073709551615") {
+		t.Errorf("the host's last slot: %v, %v", last, err)
+	}
+	merkle, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k("00000000000000000001"), EndKey: k("00000000000000000101"), ItrExhausted: true,
+		ReadsInfo: &kvrwset.RangeQueryInfo_ReadsMerkleHashes{ReadsMerkleHashes: &kvrwset.QueryReadsMerkleSummary{}}})
+	if err != nil || merkle != nil {
+		t.Errorf("a summarised range: %v, %v", merkle, err)
 	}
 }
