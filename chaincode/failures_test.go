@@ -13,7 +13,7 @@ import (
 // A peer failing to read the state is not a refusal: the client retries it.
 func TestReadFailuresAreNotRefusals(t *testing.T) {
 	l := newWorld(t)
-	rs := newChain("node1").batch(t, start())
+	rs := newChain("node1").batch(t, start(), heartbeat(), heartbeat())
 	mustInvoke(t, l, collector("node1", "ProviderMSP"), rs) // re-sent below: the reads come first
 	failure := errors.New("GET_STATE failed: transaction ID: x: timeout")
 	cases := []struct {
@@ -24,10 +24,13 @@ func TestReadFailuresAreNotRefusals(t *testing.T) {
 		{"RecordEvents reading the registry", "\x00hostreg\x00", func(c *chaincode.Contract, s *fakeStub) (string, error) {
 			return c.RecordEvents(txContext(s, collector("node1", "ProviderMSP")), batchJSON(t, rs))
 		}, `read the registry entry of "node1": ` + failure.Error()},
-		{"RecordEvents reading a chain slot", "\x00chain\x00", func(c *chaincode.Contract, s *fakeStub) (string, error) {
+		{"RecordEvents reading a batch's chain slots", "chain ", func(c *chaincode.Contract, s *fakeStub) (string, error) {
 			return c.RecordEvents(txContext(s, collector("node1", "ProviderMSP")), batchJSON(t, rs))
+		}, fmt.Sprintf("read the chain slots 1 to %d: %s", len(rs), failure)},
+		{"RecordEvents reading the chain slot of a batch of one", "chain ", func(c *chaincode.Contract, s *fakeStub) (string, error) {
+			return c.RecordEvents(txContext(s, collector("node1", "ProviderMSP")), batchJSON(t, rs[:1]))
 		}, fmt.Sprintf("record 0 (%s): read: %s", rs[0].ID, failure)},
-		{"GetRecord reading the chain slot", "\x00chain\x00", func(c *chaincode.Contract, s *fakeStub) (string, error) {
+		{"GetRecord reading the chain slot", "chain ", func(c *chaincode.Contract, s *fakeStub) (string, error) {
 			return c.GetRecord(txContext(s, nil), rs[0].ID)
 		}, fmt.Sprintf("read record %s: %s", rs[0].ID, failure)},
 		{"RegisterHost reading the registry", "", func(c *chaincode.Contract, s *fakeStub) (string, error) {

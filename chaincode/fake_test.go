@@ -72,16 +72,20 @@ type fakeStub struct {
 	ts     *timestamppb.Timestamp
 	writes map[string][]byte
 	reads  map[string]bool
-	// readLog lists every GetState key in call order, repeats included;
-	// putLog every PutState key; ranges every range query, as
-	// "objectType[attrs]".
-	readLog   []string
-	putLog    []string
-	ranges    []string
-	paginated bool
+	// readLog lists every read in call order, repeats included: a GetState
+	// as its key, a GetStateByRange as rangeRead(start, end); rangeReads
+	// holds those ranges. putLog lists every PutState key; ranges every
+	// other range query: a partial composite key one as
+	// "objectType[attrs]", a paginated GetStateByRange as
+	// rangeRead(start, end).
+	readLog    []string
+	rangeReads [][2]string
+	putLog     []string
+	ranges     []string
+	paginated  bool
 	event     *peer.ChaincodeEvent
 	// failEvent makes SetEvent fail; failGet makes GetState fail for keys
-	// with this prefix.
+	// with this prefix, and GetStateByRange for ranges starting with it.
 	failEvent error
 	failGet   struct {
 		prefix string
@@ -117,6 +121,50 @@ func (s *fakeStub) GetState(k string) ([]byte, error) {
 	s.reads[k] = true
 	s.readLog = append(s.readLog, k)
 	return s.ledger.state[k], nil
+}
+
+// GetStateByRange is the shim's: simple keys only (a composite key's
+// first byte is 0); the range is read in full and conflicts, as Fabric's
+// phantom check, with any write into it (reads).
+func (s *fakeStub) GetStateByRange(start, end string) (shim.StateQueryIteratorInterface, error) {
+	if strings.HasPrefix(start, "\x00") || strings.HasPrefix(end, "\x00") {
+		return nil, errors.New("fake stub: composite key in a range query")
+	}
+	if s.failGet.err != nil && strings.HasPrefix(start, s.failGet.prefix) {
+		return nil, s.failGet.err
+	}
+	s.readLog = append(s.readLog, rangeRead(start, end))
+	s.rangeReads = append(s.rangeReads, [2]string{start, end})
+	return s.iterator(s.ledger.keys(start, end)), nil
+}
+
+func (s *fakeStub) GetStateByRangeWithPagination(start, end string, pageSize int32, bookmark string) (shim.StateQueryIteratorInterface, *peer.QueryResponseMetadata, error) {
+	if len(s.writes) > 0 {
+		return nil, nil, errors.New("fake stub: paginated query in a transaction with writes")
+	}
+	if strings.HasPrefix(start, "\x00") || strings.HasPrefix(end, "\x00") {
+		return nil, nil, errors.New("fake stub: composite key in a range query")
+	}
+	s.paginated = true
+	s.ranges = append(s.ranges, rangeRead(start, end))
+	if bookmark != "" { // LevelDB: the bookmark is the start key
+		start = bookmark
+	}
+	it, meta := s.page(s.ledger.keys(start, end), pageSize)
+	return it, meta, nil
+}
+
+// reads says whether the transaction read key k, alone or in a range.
+func (s *fakeStub) read(k string) bool {
+	if s.reads[k] {
+		return true
+	}
+	for _, r := range s.rangeReads {
+		if k >= r[0] && k < r[1] {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *fakeStub) PutState(k string, v []byte) error {
@@ -179,13 +227,18 @@ func (s *fakeStub) GetStateByPartialCompositeKeyWithPagination(objectType string
 	if bookmark != "" { // LevelDB: the bookmark is the start key
 		start = bookmark
 	}
-	ks := s.ledger.keys(start, end)
+	it, meta := s.page(s.ledger.keys(start, end), pageSize)
+	return it, meta, nil
+}
+
+// page returns the first pageSize keys of ks and the next as the bookmark.
+func (s *fakeStub) page(ks []string, pageSize int32) (*fakeIterator, *peer.QueryResponseMetadata) {
 	next := ""
 	if pageSize > 0 && len(ks) > int(pageSize) {
 		next = ks[pageSize]
 		ks = ks[:pageSize]
 	}
-	return s.iterator(ks), &peer.QueryResponseMetadata{FetchedRecordsCount: int32(len(ks)), Bookmark: next}, nil
+	return s.iterator(ks), &peer.QueryResponseMetadata{FetchedRecordsCount: int32(len(ks)), Bookmark: next}
 }
 
 func (s *fakeStub) iterator(ks []string) *fakeIterator {

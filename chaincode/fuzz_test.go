@@ -94,9 +94,10 @@ func FuzzRecordEvents(f *testing.F) {
 			t.Fatalf("accepted a batch record refuses: %v", derr)
 		}
 		var res chaincode.Result
-		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Records) != len(b.Records) {
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("result %s: %v", out, err)
 		}
+		sts := statuses(t, res, b.Records)
 		if stub.event == nil {
 			t.Fatal("no chaincode event")
 		}
@@ -105,7 +106,7 @@ func FuzzRecordEvents(f *testing.F) {
 		}
 		var written []record.Sealed
 		for i, s := range b.Records {
-			st := res.Records[i]
+			st := sts[i]
 			if st.ID != s.ID || st.Seq != s.Record.Seq {
 				t.Fatalf("record %d reported as %+v", i, st)
 			}

@@ -269,11 +269,15 @@ func mustKey(t testing.TB, objectType string, attrs ...string) string {
 // padSeq is the 20-digit seq of the documented key layout.
 func padSeq(seq uint64) string { return fmt.Sprintf("%020d", seq) }
 
-// chainKey is the chain slot chain[host, seq20]: it holds the stored record.
+// chainKey is the chain slot "chain <host> <seq20>", a simple key: it
+// holds the stored record.
 func chainKey(t testing.TB, host string, seq uint64) string {
 	t.Helper()
-	return mustKey(t, "chain", host, padSeq(seq))
+	return "chain " + host + " " + padSeq(seq)
 }
+
+// rangeRead is how the fake stub logs a range query [start, end).
+func rangeRead(start, end string) string { return "[" + start + ", " + end + ")" }
 
 // recKey is the record's ID key rec[recordID, host, seq20]: it holds the
 // record's hash.
@@ -282,7 +286,7 @@ func recKey(t testing.TB, s record.Sealed) string {
 	return mustKey(t, "rec", s.ID, s.Record.Host, padSeq(s.Record.Seq))
 }
 
-// layoutWrites is what StateLayout 2 puts for new records, in order: each
+// layoutWrites is what StateLayout 3 puts for new records, in order: each
 // record's chain slot, then its ID key.
 func layoutWrites(t testing.TB, rs ...record.Sealed) []string {
 	t.Helper()
@@ -293,13 +297,17 @@ func layoutWrites(t testing.TB, rs ...record.Sealed) []string {
 	return out
 }
 
-// layoutReads is what StateLayout 2 reads for a batch, in order: the host's
-// registry entry once, then each record's chain slot.
+// layoutReads is what StateLayout 3 reads for a batch, in order: the host's
+// registry entry once, then the record's chain slot for a batch of one, or
+// the range of the batch's chain slots for more.
 func layoutReads(t testing.TB, host string, rs ...record.Sealed) []string {
 	t.Helper()
 	out := []string{mustKey(t, "hostreg", host)}
-	for _, s := range rs {
-		out = append(out, chainKey(t, s.Record.Host, s.Record.Seq))
+	switch first := rs[0].Record; len(rs) {
+	case 1:
+		out = append(out, chainKey(t, first.Host, first.Seq))
+	default:
+		out = append(out, rangeRead(chainKey(t, first.Host, first.Seq), chainKey(t, first.Host, rs[len(rs)-1].Record.Seq+1)))
 	}
 	return out
 }

@@ -51,7 +51,7 @@ func maxBatch(t *testing.T, g *chainGen, r func() record.Record) []record.Sealed
 	return rs
 }
 
-// StateLayout 2 has no write bound: a record writes chaincode.RecordWrites
+// StateLayout 3 has no write bound: a record writes chaincode.RecordWrites
 // keys whatever it holds, so a batch writes at most RecordWrites ×
 // record.MaxBatchRecords.
 func TestABatchWritesTwoKeysPerRecordWhateverItHolds(t *testing.T) {

@@ -11,8 +11,9 @@ import (
 )
 
 // Bookmarks are LevelDB start keys: the peer starts a paginated range at the
-// bookmark and returns the next key as the next bookmark. QueryChain starts
-// its range at fromSeq and refuses a bookmark outside the host's chain.
+// bookmark and returns the next key as the next bookmark. QueryChain reads
+// the range of the host's slots fromSeq..toSeq from the bookmark on, and
+// refuses a bookmark that is not one of the host's slot keys.
 
 // chainQuery pages through a host's chain slots, whose values are the
 // stored records.
@@ -28,37 +29,28 @@ func (q chainQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	prefix := []string{q.host}
-	if err := checkBookmark(keyChain, prefix, q.bookmark); err != nil {
-		return "", err
+	start, end := slotKey(q.host, q.from), slotEnd(q.host, q.to)
+	if b := q.bookmark; b != "" {
+		if h, _, err := parseSlotKey(b); err != nil || h != q.host {
+			return "", refuse(wire.CodeBadArgument, "bookmark %q does not belong to this query", b)
+		}
+		start = max(start, b)
 	}
-	start := q.bookmark
-	lower, err := key(keyChain, q.host, padSeq(q.from))
+	page := Page{Records: []json.RawMessage{}}
+	if start >= end { // a bookmark past toSeq: an empty last page
+		return encode(page)
+	}
+	it, meta, err := stub.GetStateByRangeWithPagination(start, end, size, "")
 	if err != nil {
-		return "", refuse(wire.CodeBadArgument, "%v", err)
-	}
-	if start < lower {
-		start = lower
-	}
-	it, meta, err := stub.GetStateByPartialCompositeKeyWithPagination(keyChain, prefix, size, start)
-	if err != nil {
-		return "", fmt.Errorf("query %s: %w", keyChain, err)
+		return "", fmt.Errorf("query the chain of %s: %w", q.host, err)
 	}
 	defer it.Close()
-	page := Page{Records: []json.RawMessage{}, Bookmark: meta.GetBookmark()}
+	page.Bookmark = meta.GetBookmark()
 	var bytes pageBytes
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
-			return "", fmt.Errorf("query %s: %w", keyChain, err)
-		}
-		past, err := q.past(stub, e.GetKey())
-		if err != nil {
-			return "", err
-		}
-		if past {
-			page.Bookmark = ""
-			break
+			return "", fmt.Errorf("query the chain of %s: %w", q.host, err)
 		}
 		v := e.GetValue()
 		if !json.Valid(v) {
@@ -70,27 +62,11 @@ func (q chainQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
 		}
 		page.Records = append(page.Records, v)
 	}
-	if page.Bookmark != "" {
-		// Do not send the client for a page beyond the upper bound.
-		if past, err := q.past(stub, page.Bookmark); err == nil && past {
-			page.Bookmark = ""
-		}
+	if page.Bookmark >= end {
+		page.Bookmark = "" // do not send the client for a page beyond the range
 	}
 	page.Count = len(page.Records)
 	return encode(page)
-}
-
-// past says whether a chain key lies beyond the query's upper bound.
-func (q chainQuery) past(stub shim.ChaincodeStubInterface, k string) (bool, error) {
-	_, attrs, err := stub.SplitCompositeKey(k)
-	if err != nil || len(attrs) != 2 {
-		return false, refuse(wire.CodeCorruptState, "chain key %q", k)
-	}
-	seq, err := parseSeq(attrs[1])
-	if err != nil {
-		return false, refuse(wire.CodeCorruptState, "chain key %q: %v", k, err)
-	}
-	return seq > q.to, nil
 }
 
 // pageEnvelope is what a page's JSON holds beside its entries (field

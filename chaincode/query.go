@@ -33,11 +33,11 @@ func (c *Contract) GetRecord(ctx contractapi.TransactionContextInterface, id str
 		if err != nil || len(attrs) != 3 {
 			return "", refuse(wire.CodeCorruptState, "record key %q", e.GetKey())
 		}
-		slot, err := key(keyChain, attrs[1], attrs[2])
+		seq, err := parseSeq(attrs[2])
 		if err != nil {
 			return "", refuse(wire.CodeCorruptState, "record key %q: %v", e.GetKey(), err)
 		}
-		v, err := stub.GetState(slot)
+		v, err := stub.GetState(slotKey(attrs[1], seq))
 		if err != nil {
 			return "", fmt.Errorf("read record %s: %w", id, err)
 		}

@@ -158,7 +158,7 @@ func TestQueryChain(t *testing.T) {
 		if out != want {
 			t.Errorf("page\n got: %s\nwant: %s", out, want)
 		}
-		if want := []string{"chain[node1]"}; !slices.Equal(stub.ranges, want) || len(stub.readLog) != 0 {
+		if want := []string{rangeRead(chainKey(t, "node1", 2), chainKey(t, "node1", 4))}; !slices.Equal(stub.ranges, want) || len(stub.readLog) != 0 {
 			t.Errorf("ranges %q, reads %q", stub.ranges, stub.readLog)
 		}
 	})
@@ -261,7 +261,7 @@ func TestQueriesRefuseBadArguments(t *testing.T) {
 		}
 		chainBookmark = p.Bookmark
 	}
-	prefix := mustKey(t, "chain", "node1")
+	prefix := "chain node1 "
 	recBookmark := recKey(t, rs[1])
 	cases := []struct {
 		name string

@@ -13,9 +13,10 @@ import (
 )
 
 // RecordEvents stores a batch of sealed records (a JSON record.Batch) of the
-// signer's host, all or nothing. It returns a JSON Result with one status per
-// record: written, or duplicate (already stored with the same hash; nothing
-// written).
+// signer's host, all or nothing. It returns a JSON Result: how many records
+// it wrote, and the duplicates (already stored with the same hash; nothing
+// written), each with its status; a record it does not list was written.
+// The result is part of the transaction, so it lists no record twice over.
 //
 // It refuses the whole batch (a wire.Refusal; the code in parentheses)
 // when the signer lacks e2l.role=collector (access-denied), when the batch
@@ -30,8 +31,9 @@ import (
 // or write the state is returned as a plain error, not a refusal: the
 // client retries it.
 //
-// It reads the host's registry entry once per batch and each record's chain
-// slot, and writes each new record's slot and ID key (StateLayout 2): no
+// It reads the host's registry entry once per batch and the records' chain
+// slots (one range query for a batch of more than one), and writes each new
+// record's slot and ID key (StateLayout 3): no
 // other in-flight batch writes a key it reads, so concurrent batches of one
 // host, and several managers reporting one swarm event in their own chains,
 // do not conflict. Continuity with the host's previous batch, and the
@@ -48,7 +50,8 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 	if err != nil {
 		return "", refuse(wire.CodeInvalidBatch, "%v", err)
 	}
-	if err := checkBatch(batch); err != nil {
+	canon, err := checkBatch(batch)
+	if err != nil {
 		return "", err
 	}
 	for i := range batch.Records {
@@ -73,17 +76,20 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 		}
 	}
 	w := &writer{stub: stub, signer: signer, txID: stub.GetTxID(), txTime: txTime}
-	res := Result{TxID: w.txID, Host: signer.host, Records: make([]RecordStatus, 0, len(batch.Records))}
+	if err := w.readSlots(batch); err != nil {
+		return "", err
+	}
+	res := Result{TxID: w.txID, Host: signer.host, Records: []RecordStatus{}}
 	for i := range batch.Records {
-		st, err := w.add(i, &batch.Records[i])
+		st, err := w.add(i, &batch.Records[i], canon[i])
 		if err != nil {
 			return "", err
 		}
 		if st.Status == StatusWritten {
 			res.Written++
-		} else {
-			res.Duplicates++
+			continue
 		}
+		res.Duplicates++
 		res.Records = append(res.Records, st)
 	}
 	if err := w.flush(); err != nil {
@@ -111,13 +117,15 @@ func (c *Contract) RecordEvents(ctx contractapi.TransactionContextInterface, bat
 // checkBatch is record.CheckBatch, refusing the first invalid record by
 // its index: it checks each record with its predecessor (Check, the chain
 // link) to find which one CheckBatch refuses.
-func checkBatch(b record.Batch) error {
-	err := record.CheckBatch(b)
+// It returns each record's canonical encoding, which the chain slot
+// stores.
+func checkBatch(b record.Batch) ([][]byte, error) {
+	canon, err := record.CheckBatchCanonical(b)
 	if err == nil {
-		return nil
+		return canon, nil
 	}
 	if n := len(b.Records); n == 0 || n > record.MaxBatchRecords {
-		return refuse(wire.CodeInvalidBatch, "%v", err)
+		return nil, refuse(wire.CodeInvalidBatch, "%v", err)
 	}
 	for i := range b.Records {
 		werr := record.CheckBatch(record.Batch{Records: b.Records[max(0, i-1) : i+1]})
@@ -129,9 +137,9 @@ func checkBatch(b record.Batch) error {
 		if errors.As(werr, &ve) {
 			msg = ve.Error()
 		}
-		return refuseRecord(wire.CodeInvalidBatch, i, b.Records[i].ID, "%s", msg)
+		return nil, refuseRecord(wire.CodeInvalidBatch, i, b.Records[i].ID, "%s", msg)
 	}
-	return refuse(wire.CodeInvalidBatch, "%v", err)
+	return nil, refuse(wire.CodeInvalidBatch, "%v", err)
 }
 
 // checkRegistration reads the host's registry entry (the batch's one extra

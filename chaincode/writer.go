@@ -18,6 +18,7 @@ type writer struct {
 	txID   string
 	txTime int64
 	writes []kv
+	slots  map[uint64][]byte // the batch's chain slots that hold a value, by seq (readSlots)
 }
 
 type kv struct {
@@ -36,31 +37,64 @@ func (w *writer) flush() error {
 	return nil
 }
 
+// readSlots reads the chain slots of a batch's records: one host's
+// consecutive seqs (record.CheckBatch). A batch of one reads its slot; a
+// longer batch reads its run of slots with one range query, whose range
+// (the read set's range query info) Fabric checks for phantoms at commit as
+// it checks a read's version: a concurrent batch that fills one of these
+// slots first invalidates this one. Only this batch's records fill its
+// slots, so concurrent batches of one host still never conflict.
+func (w *writer) readSlots(b record.Batch) error {
+	first, last := &b.Records[0].Record, &b.Records[len(b.Records)-1].Record
+	w.slots = map[uint64][]byte{}
+	if len(b.Records) == 1 {
+		v, err := w.stub.GetState(slotKey(first.Host, first.Seq))
+		if err != nil {
+			return fmt.Errorf("record 0 (%s): read: %w", b.Records[0].ID, err)
+		}
+		if v != nil {
+			w.slots[first.Seq] = v
+		}
+		return nil
+	}
+	it, err := w.stub.GetStateByRange(slotKey(first.Host, first.Seq), slotEnd(last.Host, last.Seq))
+	if err != nil {
+		return fmt.Errorf("read the chain slots %d to %d: %w", first.Seq, last.Seq, err)
+	}
+	defer it.Close()
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("read the chain slots %d to %d: %w", first.Seq, last.Seq, err)
+		}
+		host, seq, err := parseSlotKey(e.GetKey())
+		if err != nil || host != first.Host || seq < first.Seq || seq > last.Seq {
+			return refuse(wire.CodeCorruptState, "the range of host %q's slots %d to %d holds key %q", first.Host, first.Seq, last.Seq, e.GetKey())
+		}
+		w.slots[seq] = e.GetValue()
+	}
+	return nil
+}
+
 // RecordWrites is the number of keys a new record writes, whatever its
 // kind: its chain slot (holding the stored record) and its ID key. A batch
 // writes at most RecordWrites × record.MaxBatchRecords keys.
 const RecordWrites = 2
 
-// add checks record i against the ledger and collects its writes. It reads
-// one key, the record's chain slot (host, seq), which only this record can
-// fill: concurrent batches of one host, and several managers reporting one
-// swarm event each in its own chain, never read a key another writes.
-func (w *writer) add(i int, s *record.Sealed) (RecordStatus, error) {
+// add checks record i against its chain slot (host, seq), as readSlots
+// read it, and collects its writes: the slot holds canonical, the record's
+// canonical encoding (record.CheckBatchCanonical). Only this record can fill the slot:
+// concurrent batches of one host, and several managers reporting one swarm
+// event each in its own chain, never read a key another writes.
+func (w *writer) add(i int, s *record.Sealed, canonical []byte) (RecordStatus, error) {
 	r := &s.Record
 	st := RecordStatus{ID: s.ID, Seq: r.Seq}
 	refused := func(code wire.Code, format string, args ...any) (RecordStatus, error) {
 		return st, refuseRecord(code, i, s.ID, format, args...)
 	}
 
-	chainKey, err := key(keyChain, r.Host, padSeq(r.Seq))
-	if err != nil {
-		return refused(wire.CodeInvalidBatch, "%v", err)
-	}
-	old, err := w.stub.GetState(chainKey)
-	if err != nil {
-		return st, fmt.Errorf("record %d (%s): read: %w", i, s.ID, err)
-	}
-	if old != nil {
+	chainKey := slotKey(r.Host, r.Seq)
+	if old := w.slots[r.Seq]; old != nil {
 		var prev Stored
 		if err := json.Unmarshal(old, &prev); err != nil {
 			return refused(wire.CodeCorruptState, "stored record at host %q seq %d: %v", r.Host, r.Seq, err)
@@ -84,7 +118,7 @@ func (w *writer) add(i int, s *record.Sealed) (RecordStatus, error) {
 		return refused(wire.CodeInvalidBatch, "%v", err)
 	}
 	value, err := marshal(Stored{
-		ID: s.ID, Hash: s.Hash, Record: r.Canonical(),
+		ID: s.ID, Hash: s.Hash, Record: canonical,
 		MSP: w.signer.msp, CertSHA256: w.signer.certSHA256, TxID: w.txID, TxTime: w.txTime,
 	})
 	if err != nil {

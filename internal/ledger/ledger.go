@@ -304,15 +304,8 @@ func (s *Submitter) committed(recs []record.Sealed, result []byte) {
 
 	counts := map[string]int{}
 	var res wire.Result
-	if json.Unmarshal(result, &res) == nil && len(res.Records) == len(recs) {
-		for _, r := range res.Records {
-			switch r.Status {
-			case statusWritten, statusDuplicate:
-				counts[r.Status]++
-			default:
-				counts[statusUnknown]++
-			}
-		}
+	if json.Unmarshal(result, &res) == nil && res.Written >= 0 && res.Duplicates >= 0 && res.Written+res.Duplicates == len(recs) {
+		counts[statusWritten], counts[statusDuplicate] = res.Written, res.Duplicates
 	} else {
 		counts[statusUnknown] = len(recs)
 	}

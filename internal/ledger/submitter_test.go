@@ -215,11 +215,7 @@ func (f *fakeContract) next(t *testing.T) *call {
 
 // results of the chaincode for these calls: every record written.
 func written(c *call) []byte {
-	var res wire.Result
-	for _, s := range c.seqs {
-		res.Records = append(res.Records, wire.RecordStatus{Seq: s, Status: wire.StatusWritten})
-	}
-	b, _ := json.Marshal(res)
+	b, _ := json.Marshal(wire.Result{Written: len(c.seqs), Records: []wire.RecordStatus{}})
 	return b
 }
 
@@ -596,14 +592,22 @@ func TestRunReturnsSpoolErrors(t *testing.T) {
 }
 
 func TestChaincodeStatusesAreCounted(t *testing.T) {
-	h := start(t, chain(t, 3), Config{}, func(c *call) reply {
-		return reply{result: []byte(`{"txId":"t","records":[{"seq":1,"status":"written"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"witness"}]}`)}
-	})
-	waitFor(t, "commit", func() bool { _, com, _ := h.sp.state(); return len(com) == 3 })
-	// "witness" was a status of state layout 1: counted as unknown now.
-	for _, st := range []string{statusWritten, statusDuplicate, statusUnknown} {
-		if got := testutil.ToFloat64(h.sub.m.records.WithLabelValues(st)); got != 1 {
-			t.Errorf("%s records = %v, want 1", st, got)
+	results := map[uint64]string{ // by the batch's first seq
+		1: `{"txId":"t","written":2,"duplicates":1,"records":[{"seq":2,"status":"duplicate"}]}`,
+		4: `{"txId":"t","written":1,"duplicates":0,"records":[]}`, // counts that do not add up to the batch
+		6: `{"txId":"t","records":[{"seq":6,"status":"written"},{"seq":7,"status":"written"}]}`, // no counts
+	}
+	recs := chain(t, 7)
+	h := start(t, nil, Config{MaxBatch: 3}, func(c *call) reply { return reply{result: []byte(results[c.seqs[0]])} })
+	for _, part := range [][]record.Sealed{recs[:3], recs[3:5], recs[5:]} {
+		h.sp.append(part...)
+		waitFor(t, "commit", func() bool { _, com, _ := h.sp.state(); return len(com) == int(part[len(part)-1].Record.Seq) })
+	}
+	// Counts that do not account for every record of the batch count it
+	// as unknown.
+	for st, want := range map[string]float64{statusWritten: 2, statusDuplicate: 1, statusUnknown: 4} {
+		if got := testutil.ToFloat64(h.sub.m.records.WithLabelValues(st)); got != want {
+			t.Errorf("%s records = %v, want %v", st, got, want)
 		}
 	}
 	pairs := 0

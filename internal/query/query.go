@@ -81,7 +81,7 @@ func (c *Client) ChainRecords(ctx context.Context, host string, from, to uint64)
 
 // Timeline hands a container's or service's records (its events, and
 // snapshots listing the container) to each, in time order. The ledger keeps
-// no index by actor (StateLayout 2): this reads every host's chain, which
+// no index by actor (StateLayout 3): this reads every host's chain, which
 // the audit index (internal/index) avoids.
 func (c *Client) Timeline(ctx context.Context, actor string, each func(audit.Stored) error) error {
 	return c.scan(ctx, func(r *record.Record) bool { return about(r, actor) }, each)

@@ -102,13 +102,16 @@ type RecordStatus struct {
 	Status string `json:"status"`
 }
 
-// Result is RecordEvents' answer.
+// Result is RecordEvents' answer. Records lists the duplicates only: a
+// record of the batch it does not list was written (the result is stored
+// in the transaction, so the common case, all written, costs no bytes per
+// record).
 type Result struct {
 	TxID       string         `json:"txId"`
 	Host       string         `json:"host"`
 	Written    int            `json:"written"`
 	Duplicates int            `json:"duplicates"`
-	Records    []RecordStatus `json:"records"`
+	Records    []RecordStatus `json:"records"` // the duplicates, in batch order
 }
 
 // Summary is the payload of the e2l.recorded chaincode event.
