@@ -170,6 +170,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// keptUp is the share of the offer committed above which a full load
 	// did not exceed the capacity.
 	const keptUp = 0.97
+	// rampStep raises a full load's offer that the pipeline kept up with;
+	// rampTries bounds the runs.
+	const rampStep, rampTries = 1.25, 5
 	collector := func(name string, env map[string]string, rate float64) func() error {
 		return func() error {
 			full, err := enroll(name + "-full")
@@ -179,23 +182,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			la := loadAvg()
 			// Full load must offer more than the pipeline commits: when it
 			// committed (nearly) what was offered, the rate measured is the
-			// offer, not the capacity, so it is offered half as much again
-			// once more (a new host, a new spool). Not far more: spooling
-			// an excess costs the collector CPU that the network, on the
-			// same cores, then lacks.
+			// offer, not the capacity, so the offer is raised by rampStep
+			// and run again (a new host, a new spool), up to rampTries
+			// runs. It starts low and climbs rather than starting far above
+			// capacity: spooling an excess costs the collector CPU that the
+			// network, on the same cores, then lacks. The capacity is the
+			// run that committed most.
 			var rf loadResult
 			for try := 0; ; try++ {
 				dir := filepath.Join(cfg.WorkDir, fmt.Sprintf("%s-full-%d", name, try))
-				if rf, err = runLoad(ctx, w, loadSpec{bin: cfg.CollectorBin, id: full, dir: dir,
-					env: env, rate: rate, duration: cfg.Duration, warmup: cfg.Warmup, drain: fullLoadGrace}); err != nil {
+				r, err := runLoad(ctx, w, loadSpec{bin: cfg.CollectorBin, id: full, dir: dir,
+					env: env, rate: rate, duration: cfg.Duration, warmup: cfg.Warmup, drain: fullLoadGrace})
+				if err != nil {
 					return err
 				}
 				cfg.logf("%s: full load: offered %.0f/s, committed %.1f/s, p50 %.0f ms, p99 %.0f ms (%d of %d events due in the window not committed)",
-					name, rate, rf.EventsPerS, rf.P50, rf.P99, rf.NotCommitted, rf.LatencyN)
-				if rf.EventsPerS < keptUp*rate || try == 1 {
+					name, rate, r.EventsPerS, r.P50, r.P99, r.NotCommitted, r.LatencyN)
+				if try == 0 || r.EventsPerS > rf.EventsPerS {
+					rf = r
+				}
+				if r.EventsPerS < keptUp*rate || try == rampTries-1 {
 					break
 				}
-				rate *= 1.5
+				rate *= rampStep
 				cfg.logf("%s: it committed what was offered: the offer was not above capacity; offering %.0f/s", name, rate)
 				if full, err = enroll(fmt.Sprintf("%s-full-%d", name, try+1)); err != nil {
 					return err

@@ -29,7 +29,7 @@ const methodNotes = `## Method
   table's "latency population" lines give those counts. Full load offers more than the pipeline commits (backlog grows, so
   most events due in the window are not committed by the end: its percentiles are ∞ when they fall on those); half load
   offers 50 % of the measured full-load rate and must commit every event. 1-per-tx: ` + "`--batch-max 1 --max-in-flight`" + ` =
-  the ceiling's in-flight; batched: the collector's defaults (records per transaction and in flight as in the reading above). When full load commits 97 % of the offer or more, the offer was not above capacity and full load is run again at 1.5 times the offer. CPU = the collector process's
+  the ceiling's in-flight; batched: the collector's defaults (records per transaction and in flight as in the reading above). Full load starts at a modest offer (--rate-1-per-tx, --rate-batched); while it commits 97 % of the offer or more, the offer was not above capacity and full load runs again at 1.25 times the offer (at most 5 runs); the figure is the run that committed most. Starting far above capacity would measure less: spooling the excess takes the CPU the network needs on the same cores. CPU = the collector process's
   /proc utime+stime per 1,000 events committed in the half-load window; peak RSS = VmHWM.
 - **spool**: spool.Append of synthetic event records in batches of 256 (the watcher's batch bound), in-process. Then the
   collector binary with an unreachable ledger and an unbounded synthetic source (50,000 events/s offered, more than the
@@ -74,8 +74,8 @@ func (r *Report) reading() string {
 		v := bat.EventsPerS / ceil.EventsPerS
 		fmt.Fprintf(&b, "- **(4) collector-batched ≥ 7× the ceiling and ≥ 1,000 records/s: %s, %s** (%.2f×, %.1f records/s). Batching removes "+
 			"the per-transaction cost (signatures, endorsement, ordering, block validation); what remains is each record's cost across the "+
-			"network: with chaincode state layout 2 one state read and two writes, each a chaincode↔peer round trip on each of 2 "+
-			"endorsers, and LevelDB writes on 3 peers (notes/fabric.md measured 1,000–1,130 records/s for such a contract on an idle "+
+			"network: with chaincode state layout 3 two state writes per record, each a chaincode↔peer round trip on each of 2 "+
+			"endorsers, and LevelDB writes on 3 peers (the batch reads its chain slots in one range query) (notes/fabric.md measured 1,000–1,130 records/s for such a contract on an idle "+
 			"machine of this kind, with 64 × 50 records in flight). The collector's defaults (%d in flight × %d records, 200 ms fill delay, %s "+
 			"batch timeout) keep that many in flight; the collector itself runs on the same 2 cores.\n",
 			verdict(v >= 7), verdict(bat.EventsPerS >= 1000), v, bat.EventsPerS, bat.InFlight, bat.MaxBatch, r.cfg.BatchTimeout)
