@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // StateLayout is the version of the contract's key layout (README.md).
@@ -17,7 +19,7 @@ import (
 // chain slot to a simple key, so that a batch reads all its slots with one
 // range query instead of one read per record. A channel written under an
 // earlier version is re-created, not migrated.
-const StateLayout = 3
+const StateLayout = wire.StateLayout
 
 // Composite key object types. See README.md for what each key holds.
 const (

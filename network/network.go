@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // Network is a running (or stopped) local network, described by its state
@@ -32,7 +34,9 @@ const (
 //   - If cfg.Dir holds a network that is running and healthy, Up changes nothing.
 //   - If it holds one that was ready once (and cfg.Fresh is false), Up
 //     restarts its processes; ledgers, identities and enrolled hosts are kept.
-//     Its ports and batch timeout are those it was created with.
+//     Its ports and batch timeout are those it was created with. A network
+//     created for another chaincode state layout (wire.StateLayout) is not
+//     restarted but created again, saying why.
 //   - Otherwise Up stops whatever runs from cfg.Dir, empties it and creates
 //     a new network: crypto material, channel, chaincode sequence 1.
 func Up(ctx context.Context, cfg Config) (*Network, error) {
@@ -41,7 +45,9 @@ func Up(ctx context.Context, cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st, err := loadState(dirCfg); err == nil && st.Ready && !cfg.Fresh {
+	st, err := loadState(dirCfg)
+	ok, why := st.reusable()
+	if err == nil && ok && !cfg.Fresh {
 		cfg.Dir = dirCfg.Dir
 		requested := cfg.BatchTimeout
 		if cfg.PortBase != 0 && cfg.PortBase != st.PortBase {
@@ -67,7 +73,11 @@ func Up(ctx context.Context, cfg Config) (*Network, error) {
 	}
 	n := &Network{cfg: cfg, st: state{
 		PortBase: cfg.PortBase, BatchTimeout: cfg.BatchTimeout, BinDir: cfg.BinDir, ChaincodeBin: cfg.ChaincodeBin,
+		StateLayout: wire.StateLayout,
 	}}
+	if why != "" && !cfg.Fresh {
+		n.progress(t0)("creating the network in %s again, its ledgers and enrolled hosts discarded: %s", cfg.Dir, why)
+	}
 	return n, n.create(ctx, t0)
 }
 

@@ -2,9 +2,13 @@ package network
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 func TestParseOrg(t *testing.T) {
@@ -106,5 +110,26 @@ func TestValidHostName(t *testing.T) {
 		if got := validHostName(h); got != want {
 			t.Errorf("validHostName(%q) = %v, want %v", h, got, want)
 		}
+	}
+}
+
+func TestANetworkOfAnotherStateLayoutIsCreatedAgain(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		st   state
+		ok   bool
+		why  string
+	}{
+		{"a ready network of this layout is restarted", state{Ready: true, StateLayout: wire.StateLayout}, true, ""},
+		{"one never ready is created again", state{StateLayout: wire.StateLayout}, false, ""},
+		{"one that recorded no layout is created again", state{Ready: true}, false, "created for chaincode state layout 2 or earlier"},
+		{"one of an older layout is created again", state{Ready: true, StateLayout: wire.StateLayout - 1}, false, fmt.Sprintf("layout %d and this e2l writes layout %d", wire.StateLayout-1, wire.StateLayout)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ok, why := c.st.reusable()
+			if ok != c.ok || (c.why == "") != (why == "") || !strings.Contains(why, c.why) {
+				t.Errorf("reusable() = %v, %q; want %v, %q", ok, why, c.ok, c.why)
+			}
+		})
 	}
 }

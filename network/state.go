@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // state is what the state directory remembers of its network (network.json).
@@ -18,6 +20,30 @@ type state struct {
 	// Ready is set once the network was created completely; only a ready
 	// network is restarted by Up, any other is created again.
 	Ready bool `json:"ready"`
+	// StateLayout is the chaincode state layout (wire.StateLayout) the
+	// network was created for; 0 before it was recorded (layout 2 or
+	// earlier). Up creates a network of another layout again.
+	StateLayout int `json:"stateLayout,omitempty"`
+}
+
+// reusable says whether Up may restart the network st records rather than
+// create it again, and if not, why.
+func (st state) reusable() (bool, string) {
+	switch {
+	case !st.Ready:
+		return false, ""
+	case st.StateLayout != wire.StateLayout:
+		return false, fmt.Sprintf("it was created for chaincode state layout %s and this e2l writes layout %d, to which a channel is not migrated (docs/operations.md)",
+			layoutName(st.StateLayout), wire.StateLayout)
+	}
+	return true, ""
+}
+
+func layoutName(v int) string {
+	if v == 0 {
+		return "2 or earlier"
+	}
+	return fmt.Sprint(v)
 }
 
 // ErrNoNetwork says a directory holds no network state (Open).

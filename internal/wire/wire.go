@@ -11,6 +11,12 @@ import (
 	"github.com/e2l-project/e2l/internal/record"
 )
 
+// StateLayout is the version of the chaincode's key layout
+// (chaincode/README.md "Key layout"): 3 since the chain slot became a
+// simple key read by range. A channel is not migrated from one layout to
+// another; a dev network of another layout is created again (network.Up).
+const StateLayout = 3
+
 // Stored is what the ledger holds for one record: the sealed record in its
 // canonical encoding and who wrote it in which transaction.
 type Stored struct {
