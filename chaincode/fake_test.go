@@ -83,7 +83,7 @@ type fakeStub struct {
 	putLog     []string
 	ranges     []string
 	paginated  bool
-	event     *peer.ChaincodeEvent
+	event      *peer.ChaincodeEvent
 	// failEvent makes SetEvent fail; failGet makes GetState fail for keys
 	// with this prefix, and GetStateByRange for ranges starting with it.
 	failEvent error

@@ -594,7 +594,7 @@ func TestRunReturnsSpoolErrors(t *testing.T) {
 func TestChaincodeStatusesAreCounted(t *testing.T) {
 	results := map[uint64]string{ // by the batch's first seq
 		1: `{"txId":"t","written":2,"duplicates":1,"records":[{"seq":2,"status":"duplicate"}]}`,
-		4: `{"txId":"t","written":1,"duplicates":0,"records":[]}`, // counts that do not add up to the batch
+		4: `{"txId":"t","written":1,"duplicates":0,"records":[]}`,                               // counts that do not add up to the batch
 		6: `{"txId":"t","records":[{"seq":6,"status":"written"},{"seq":7,"status":"written"}]}`, // no counts
 	}
 	recs := chain(t, 7)
