@@ -29,21 +29,38 @@ import (
 // stored record is the loser and the loser's flag byte (unsigned block
 // metadata) reads VALID.
 func attackFlippedMVCCLoser(t *testing.T, f *attackFixture, ev *evidence) {
-	id := enrollHost(t, network.Provider, "atk-mvcc", network.EnrollOptions{})
+	flippedLoser(t, f, ev, "atk-mvcc", 1, peer.TxValidationCode_MVCC_READ_CONFLICT)
+}
+
+// 7b. The same with batches of three records, which read their chain
+// slots with one range query (state layout 3): the loser is invalidated
+// PHANTOM_READ_CONFLICT, and the flipped archive is caught by replaying
+// its range.
+func attackFlippedRangeLoser(t *testing.T, f *attackFixture, ev *evidence) {
+	flippedLoser(t, f, ev, "atk-range", 3, peer.TxValidationCode_PHANTOM_READ_CONFLICT)
+}
+
+// flippedLoser double-submits two batches of n records of host for the
+// same chain slots, differing in their last record, wants the loser
+// invalidated with code, and has an archive with the loser flipped to
+// VALID detected.
+func flippedLoser(t *testing.T, f *attackFixture, ev *evidence, host string, n int, want peer.TxValidationCode) {
+	id := enrollHost(t, network.Provider, host, network.EnrollOptions{})
 	ensureRegistered(t, network.Provider, id.Host)
 	gw := connectGateway(t, id)
 	c := e2lContract(gw)
 	chain := newRecordChain(id.Host)
 	submitRecords(t, c, chain.next(t, 1))
 	x, y := *chain, *chain
-	rx := x.next(t, 1)
-	ry := y.next(t, 1)
-	ry.Records[0].Record.Heartbeat.IntervalMs = 2000
-	s, err := record.Seal(ry.Records[0].Record)
+	rx := x.next(t, n)
+	ry := y.next(t, n)
+	last := &ry.Records[n-1]
+	last.Record.Heartbeat.IntervalMs = 2000
+	s, err := record.Seal(last.Record)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ry.Records[0] = s
+	*last = s
 
 	var txs []*client.Transaction
 	for _, b := range []record.Batch{rx, ry} {
@@ -79,10 +96,10 @@ func attackFlippedMVCCLoser(t *testing.T, f *attackFixture, ev *evidence) {
 	if sts[0].Code != peer.TxValidationCode_VALID {
 		win, lose = 1, 0
 	}
-	if sts[win].Code != peer.TxValidationCode_VALID || sts[lose].Code != peer.TxValidationCode_MVCC_READ_CONFLICT {
-		t.Fatalf("double submit committed %s and %s, want one VALID and one MVCC_READ_CONFLICT", sts[0].Code, sts[1].Code)
+	if sts[win].Code != peer.TxValidationCode_VALID || sts[lose].Code != want {
+		t.Fatalf("double submit committed %s and %s, want one VALID and one %s", sts[0].Code, sts[1].Code, want)
 	}
-	loser := []record.Batch{rx, ry}[lose].Records[0]
+	loser := []record.Batch{rx, ry}[lose].Records[n-1]
 	loserTx := sts[lose].TransactionID
 	t.Logf("winner %s (block %d), loser %s (block %d) %s", sts[win].TransactionID, sts[win].BlockNumber, loserTx, sts[lose].BlockNumber, sts[lose].Code)
 

@@ -70,6 +70,8 @@ func attacks() []attack {
 			"detected: an endorsement not by a peer of its org", "detected", attackClientEndorsement},
 		{"MVCC loser with its VALID flag flipped", "a Provider host's double submit, then the archive's holder",
 			"the real loser is MVCC_READ_CONFLICT; the flipped archive is detected (its stale read of the chain slot)", "detected", attackFlippedMVCCLoser},
+		{"MVCC loser of a batch (one range read of its slots) with its VALID flag flipped", "a Provider host's double submit of 3 records, then the archive's holder",
+			"the real loser is PHANTOM_READ_CONFLICT; the flipped archive is detected (its range replayed as stale reads of the chain slots)", "detected", attackFlippedRangeLoser},
 		{"configuration rotation signed by one org", "Provider admin and the Provider orderer org",
 			"the real orderer refuses the update; a forged configuration block carrying it is detected (mod_policy)", "refused + detected", attackConfigRotation},
 		{"truncated archive", "whoever hands over the archive",
