@@ -1,7 +1,9 @@
 package index
 
 import (
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -55,6 +57,41 @@ func TestRedact(t *testing.T) {
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Actors' query ranges over indexes: on SQLite its plan searches, and never
+// scans records (a pass over every record with its stored bytes, whose
+// time grew with the index). The ID-prefix half drives from
+// record_actors' actor index.
+func TestActorsReadNoRecordsPass(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "index.db"))
+	mustApply(t, s, fixture()...)
+	for _, minPrefix := range []int{4, 100} {
+		q, args := actorsQuery("web-1", minPrefix)
+		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notUsed int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(plan, "\n")
+		if !strings.Contains(all, "USING INDEX records_event_names") || strings.Contains(all, "SCAN records") || strings.Contains(all, "SCAN r ") {
+			t.Errorf("minPrefix %d: plan\n%s", minPrefix, all)
+		}
+		if minPrefix == 4 && !strings.Contains(all, "SEARCH a USING INDEX record_actors_actor_time") {
+			t.Errorf("the ID-prefix half does not range over record_actors' actor index:\n%s", all)
 		}
 	}
 }
