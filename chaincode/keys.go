@@ -2,9 +2,7 @@ package chaincode
 
 import (
 	"fmt"
-	"math"
 	"strconv"
-	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
@@ -27,42 +25,8 @@ const (
 	keyHostReg = "hostreg" // [host] → HostRegistration (written by RegisterHost, ReleaseHost)
 )
 
-// slotPrefix starts a chain slot's key, "chain <host> <seq20>" → Stored,
-// written once. It is a simple key, not a composite one: the shim refuses
-// composite keys in a range query. A host is printable ASCII without
-// spaces (record.CheckIdent), and a space sorts below every such byte, so
-// the keys of host h's slots a..b are exactly those in
-// [slotKey(h, a), slotEnd(h, b)), and no other host's key falls between.
-const slotPrefix = "chain "
-
-// slotKey is the key of host's chain slot seq.
-func slotKey(host string, seq uint64) string { return slotPrefix + host + " " + padSeq(seq) }
-
-// slotEnd is the exclusive end of a range of host's slots that ends at
-// seq: the next slot's key, or past the host's last possible key.
-func slotEnd(host string, seq uint64) string {
-	if seq == math.MaxUint64 {
-		return slotPrefix + host + "!" // '!' follows ' ', which ends the host
-	}
-	return slotKey(host, seq+1)
-}
-
-// parseSlotKey returns the host and seq of a chain slot's key.
-func parseSlotKey(k string) (string, uint64, error) {
-	rest, ok := strings.CutPrefix(k, slotPrefix)
-	i := strings.LastIndexByte(rest, ' ')
-	if !ok || i <= 0 || len(rest)-i-1 != seqDigits {
-		return "", 0, fmt.Errorf("%q is not a chain slot key", k)
-	}
-	seq, err := parseSeq(rest[i+1:])
-	if err != nil {
-		return "", 0, fmt.Errorf("chain slot key %q: %w", k, err)
-	}
-	return rest[:i], seq, nil
-}
-
-// seqDigits is the width of a padded seq: the digits of math.MaxUint64.
-const seqDigits = 20
+// A chain slot is wire.SlotKey(host, seq) → Stored, written once: a
+// simple key, so that a batch reads its slots with one range query.
 
 // padSeq writes a sequence number so that byte order is numeric order.
 func padSeq(seq uint64) string { return fmt.Sprintf("%020d", seq) }

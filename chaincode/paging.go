@@ -29,9 +29,9 @@ func (q chainQuery) run(stub shim.ChaincodeStubInterface) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	start, end := slotKey(q.host, q.from), slotEnd(q.host, q.to)
+	start, end := wire.SlotKey(q.host, q.from), wire.SlotRangeEnd(q.host, q.to)
 	if b := q.bookmark; b != "" {
-		if h, _, err := parseSlotKey(b); err != nil || h != q.host {
+		if h, _, ok := wire.ParseSlotKey(b); !ok || h != q.host {
 			return "", refuse(wire.CodeBadArgument, "bookmark %q does not belong to this query", b)
 		}
 		start = max(start, b)

@@ -37,7 +37,7 @@ func (c *Contract) GetRecord(ctx contractapi.TransactionContextInterface, id str
 		if err != nil {
 			return "", refuse(wire.CodeCorruptState, "record key %q: %v", e.GetKey(), err)
 		}
-		v, err := stub.GetState(slotKey(attrs[1], seq))
+		v, err := stub.GetState(wire.SlotKey(attrs[1], seq))
 		if err != nil {
 			return "", fmt.Errorf("read record %s: %w", id, err)
 		}

@@ -48,7 +48,7 @@ func (w *writer) readSlots(b record.Batch) error {
 	first, last := &b.Records[0].Record, &b.Records[len(b.Records)-1].Record
 	w.slots = map[uint64][]byte{}
 	if len(b.Records) == 1 {
-		v, err := w.stub.GetState(slotKey(first.Host, first.Seq))
+		v, err := w.stub.GetState(wire.SlotKey(first.Host, first.Seq))
 		if err != nil {
 			return fmt.Errorf("record 0 (%s): read: %w", b.Records[0].ID, err)
 		}
@@ -57,7 +57,7 @@ func (w *writer) readSlots(b record.Batch) error {
 		}
 		return nil
 	}
-	it, err := w.stub.GetStateByRange(slotKey(first.Host, first.Seq), slotEnd(last.Host, last.Seq))
+	it, err := w.stub.GetStateByRange(wire.SlotKey(first.Host, first.Seq), wire.SlotRangeEnd(last.Host, last.Seq))
 	if err != nil {
 		return fmt.Errorf("read the chain slots %d to %d: %w", first.Seq, last.Seq, err)
 	}
@@ -67,8 +67,8 @@ func (w *writer) readSlots(b record.Batch) error {
 		if err != nil {
 			return fmt.Errorf("read the chain slots %d to %d: %w", first.Seq, last.Seq, err)
 		}
-		host, seq, err := parseSlotKey(e.GetKey())
-		if err != nil || host != first.Host || seq < first.Seq || seq > last.Seq {
+		host, seq, ok := wire.ParseSlotKey(e.GetKey())
+		if !ok || host != first.Host || seq < first.Seq || seq > last.Seq {
 			return refuse(wire.CodeCorruptState, "the range of host %q's slots %d to %d holds key %q", first.Host, first.Seq, last.Seq, e.GetKey())
 		}
 		w.slots[seq] = e.GetValue()
@@ -93,7 +93,7 @@ func (w *writer) add(i int, s *record.Sealed, canonical []byte) (RecordStatus, e
 		return st, refuseRecord(code, i, s.ID, format, args...)
 	}
 
-	chainKey := slotKey(r.Host, r.Seq)
+	chainKey := wire.SlotKey(r.Host, r.Seq)
 	if old := w.slots[r.Seq]; old != nil {
 		var prev Stored
 		if err := json.Unmarshal(old, &prev); err != nil {

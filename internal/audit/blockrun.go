@@ -145,7 +145,7 @@ func isID(v []byte) bool { return len(v) == 64 && !strings.ContainsAny(string(v)
 // splitKey splits a composite key into its type and attributes, and a
 // layout 3 chain slot's simple key into keyTypeChain, [host, seq20].
 func splitKey(k string) (string, []string) {
-	if host, _, ok := splitSlotKey(k); ok {
+	if host, _, ok := wire.ParseSlotKey(k); ok {
 		return keyTypeChain, []string{host, k[len(k)-20:]}
 	}
 	if !strings.HasPrefix(k, "\x00") || !strings.HasSuffix(k, "\x00") {

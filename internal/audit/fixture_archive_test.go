@@ -58,15 +58,15 @@ func recordKV(t testing.TB, b record.Batch, creator keyPair, txID string, ts tim
 	kv := &kvrwset.KVRWSet{}
 	first, last := b.Records[0].Record, b.Records[len(b.Records)-1].Record
 	if len(b.Records) == 1 {
-		kv.Reads = append(kv.Reads, &kvrwset.KVRead{Key: slotKey(first.Host, fmt.Sprintf("%020d", first.Seq))})
+		kv.Reads = append(kv.Reads, &kvrwset.KVRead{Key: wire.SlotKey(first.Host, first.Seq)})
 	} else {
 		kv.RangeQueriesInfo = append(kv.RangeQueriesInfo, &kvrwset.RangeQueryInfo{
-			StartKey: slotKey(first.Host, fmt.Sprintf("%020d", first.Seq)), EndKey: slotKey(first.Host, fmt.Sprintf("%020d", last.Seq+1)),
+			StartKey: wire.SlotKey(first.Host, first.Seq), EndKey: wire.SlotRangeEnd(first.Host, last.Seq),
 			ItrExhausted: true, ReadsInfo: &kvrwset.RangeQueryInfo_RawReads{RawReads: &kvrwset.QueryReads{}}})
 	}
 	for _, s := range b.Records {
 		seq20 := fmt.Sprintf("%020d", s.Record.Seq)
-		slot := slotKey(s.Record.Host, seq20)
+		slot := wire.SlotKey(s.Record.Host, s.Record.Seq)
 		id := compositeKey(keyTypeRecord, s.ID, s.Record.Host, seq20)
 		kv.Writes = append(kv.Writes, &kvrwset.KVWrite{Key: slot, Value: marshalStored(t, stored(s, creator, txID, ts))},
 			&kvrwset.KVWrite{Key: id, Value: []byte(s.Hash)})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // MVCC re-validation.
@@ -52,7 +52,7 @@ import (
 
 // Composite key object types of the e2l chaincode (chaincode/keys.go).
 // State layout 3 (the chaincode's StateLayout) writes a record's chain slot
-// (a simple key, slotPrefix) with the stored record and its ID key with its
+// (a simple key, wire.SlotKey) with the stored record and its ID key with its
 // hash; layout 2 did the same with a composite chain slot; layout 1 wrote
 // the stored record under its ID key, the ID into the chain slot, and a
 // swarm event once under its event key. Evidence of any layout is verified.
@@ -63,35 +63,13 @@ const (
 	keyTypeHostReg = "hostreg" // [host] → wire.HostRegistration
 )
 
-// slotPrefix starts a layout 3 chain slot's simple key, "chain <host>
-// <seq20>" → Stored, written once. A host has no space, and a space sorts
-// below its every byte: the slots of host h from a to b are the keys in
-// [slotKey(h, a), slotKey(h, b+1)).
-const slotPrefix = keyTypeChain + " "
-
-func slotKey(host, seq20 string) string { return slotPrefix + host + " " + seq20 }
-
-// splitSlotKey returns a layout 3 slot key's host and seq.
-func splitSlotKey(k string) (string, uint64, bool) {
-	rest, ok := strings.CutPrefix(k, slotPrefix)
-	i := strings.LastIndexByte(rest, ' ')
-	if !ok || i <= 0 || len(rest)-i-1 != 20 {
-		return "", 0, false
-	}
-	seq, err := strconv.ParseUint(rest[i+1:], 10, 64)
-	if err != nil || strings.IndexByte(rest[:i], ' ') >= 0 {
-		return "", 0, false
-	}
-	return rest[:i], seq, true
-}
-
 // rangeReads turns a range query of a transaction that writes into the
 // reads it stands for: each slot of the range, at the version the query
 // returned or absent. The chaincode reads one kind of range, a batch's
 // consecutive slots of one host, to the end; any other is refused. A
 // range summarised by Merkle hashes yields no reads (nil, nil).
 func rangeReads(rq *kvrwset.RangeQueryInfo) ([]*kvrwset.KVRead, error) {
-	host, from, ok := splitSlotKey(rq.GetStartKey())
+	host, from, ok := wire.ParseSlotKey(rq.GetStartKey())
 	last, ok2 := slotRangeLast(host, rq.GetEndKey())
 	switch {
 	case !ok || !ok2 || last < from || last-from >= record.MaxBatchRecords:
@@ -110,7 +88,7 @@ func rangeReads(rq *kvrwset.RangeQueryInfo) ([]*kvrwset.KVRead, error) {
 	}
 	reads := make([]*kvrwset.KVRead, 0, last-from+1)
 	for seq := from; ; seq++ {
-		k := slotKey(host, fmt.Sprintf("%020d", seq))
+		k := wire.SlotKey(host, seq)
 		reads = append(reads, &kvrwset.KVRead{Key: k, Version: got[k]})
 		if seq == last {
 			return reads, nil
@@ -120,12 +98,12 @@ func rangeReads(rq *kvrwset.RangeQueryInfo) ([]*kvrwset.KVRead, error) {
 
 // slotRangeLast returns the last slot of host's that a range ending
 // (exclusively) at end holds: the slot before end, or the host's last
-// possible slot when end is past its every key (the chaincode's slotEnd).
+// possible slot when end is past its every key (wire.SlotRangeEnd).
 func slotRangeLast(host, end string) (uint64, bool) {
-	if end == slotPrefix+host+"!" {
+	if end == wire.SlotRangeEnd(host, math.MaxUint64) {
 		return math.MaxUint64, true
 	}
-	h, seq, ok := splitSlotKey(end)
+	h, seq, ok := wire.ParseSlotKey(end)
 	if !ok || h != host || seq == 0 {
 		return 0, false
 	}
@@ -152,7 +130,7 @@ func keyString(k string) string {
 }
 
 func writeOnce(k string) bool {
-	if strings.HasPrefix(k, slotPrefix) {
+	if strings.HasPrefix(k, wire.SlotPrefix) {
 		return true
 	}
 	for _, t := range []string{keyTypeRecord, keyTypeChain, keyTypeEvent} {
@@ -421,7 +399,7 @@ func recordWriteProblems(tx *Tx, st Stored, rws *rwSets) []string {
 	var p []string
 	host, seq := st.Claimed()
 	seq20 := fmt.Sprintf("%020d", seq)
-	chainKey := slotKey(host, seq20) // layout 3
+	chainKey := wire.SlotKey(host, seq) // layout 3
 	if old := compositeKey(keyTypeChain, host, seq20); rws.write(tx, chainKey) == nil && rws.write(tx, old) != nil {
 		chainKey = old // layouts 1, 2
 	}

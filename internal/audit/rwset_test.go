@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 
 	"github.com/e2l-project/e2l/internal/record"
+	"github.com/e2l-project/e2l/internal/wire"
 )
 
 // doubleSubmit writes two different records for node1's seq 1, as a
@@ -218,12 +220,12 @@ func TestVerifyReplaysRangeReads(t *testing.T) {
 	})
 	t.Run("a range the chaincode does not read is a finding", func(t *testing.T) {
 		for _, rq := range []*kvrwset.RangeQueryInfo{
-			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node2", "00000000000000000002"), ItrExhausted: true},
+			{StartKey: wire.SlotKey("node1", 1), EndKey: wire.SlotKey("node2", 2), ItrExhausted: true},
 			{StartKey: compositeKey(keyTypeChain, "node1"), EndKey: compositeKey(keyTypeChain, "node1") + "\U0010FFFF", ItrExhausted: true},
-			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node1", "00000000000000002001"), ItrExhausted: true},
-			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node1", "00000000000000000002")},
-			{StartKey: slotKey("node1", "00000000000000000001"), EndKey: slotKey("node1", "00000000000000000002"), ItrExhausted: true,
-				ReadsInfo: &kvrwset.RangeQueryInfo_RawReads{RawReads: &kvrwset.QueryReads{KvReads: []*kvrwset.KVRead{{Key: slotKey("node1", "00000000000000000005")}}}}},
+			{StartKey: wire.SlotKey("node1", 1), EndKey: wire.SlotKey("node1", 2001), ItrExhausted: true},
+			{StartKey: wire.SlotKey("node1", 1), EndKey: wire.SlotKey("node1", 2)},
+			{StartKey: wire.SlotKey("node1", 1), EndKey: wire.SlotKey("node1", 2), ItrExhausted: true,
+				ReadsInfo: &kvrwset.RangeQueryInfo_RawReads{RawReads: &kvrwset.QueryReads{KvReads: []*kvrwset.KVRead{{Key: wire.SlotKey("node1", 5)}}}}},
 		} {
 			w := newWorld(t)
 			reg := newRegistry(w)
@@ -244,10 +246,10 @@ func TestVerifyReplaysRangeReads(t *testing.T) {
 }
 
 func TestRangeReads(t *testing.T) {
-	k := func(seq string) string { return slotKey("node1", seq) }
-	got, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k("00000000000000000007"), EndKey: k("00000000000000000010"), ItrExhausted: true,
+	k := func(seq uint64) string { return wire.SlotKey("node1", seq) }
+	got, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k(7), EndKey: k(10), ItrExhausted: true,
 		ReadsInfo: &kvrwset.RangeQueryInfo_RawReads{RawReads: &kvrwset.QueryReads{KvReads: []*kvrwset.KVRead{
-			{Key: k("00000000000000000008"), Version: &kvrwset.Version{BlockNum: 4, TxNum: 1}}}}}})
+			{Key: k(8), Version: &kvrwset.Version{BlockNum: 4, TxNum: 1}}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,11 +260,11 @@ func TestRangeReads(t *testing.T) {
 	if want := "00000000000000000007@0 00000000000000000008@4 00000000000000000009@0"; strings.Join(desc, " ") != want {
 		t.Errorf("reads %s, want %s", strings.Join(desc, " "), want)
 	}
-	last, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k("18446744073709551615"), EndKey: slotPrefix + "node1!", ItrExhausted: true})
-	if err != nil || len(last) != 1 || last[0].GetKey() != k("18446744073709551615") {
+	last, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k(math.MaxUint64), EndKey: wire.SlotRangeEnd("node1", math.MaxUint64), ItrExhausted: true})
+	if err != nil || len(last) != 1 || last[0].GetKey() != k(math.MaxUint64) {
 		t.Errorf("the host's last slot: %v, %v", last, err)
 	}
-	merkle, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k("00000000000000000001"), EndKey: k("00000000000000000101"), ItrExhausted: true,
+	merkle, err := rangeReads(&kvrwset.RangeQueryInfo{StartKey: k(1), EndKey: k(101), ItrExhausted: true,
 		ReadsInfo: &kvrwset.RangeQueryInfo_ReadsMerkleHashes{ReadsMerkleHashes: &kvrwset.QueryReadsMerkleSummary{}}})
 	if err != nil || merkle != nil {
 		t.Errorf("a summarised range: %v, %v", merkle, err)

@@ -1,4 +1,4 @@
-package chaincode
+package wire
 
 import (
 	"math"
@@ -19,10 +19,10 @@ func TestSlotRangesHoldOneHostsSlots(t *testing.T) {
 				if b < a {
 					continue
 				}
-				start, end := slotKey(h, a), slotEnd(h, b)
+				start, end := SlotKey(h, a), SlotRangeEnd(h, b)
 				for _, other := range hosts {
 					for _, s := range seqs {
-						k := slotKey(other, s)
+						k := SlotKey(other, s)
 						in := k >= start && k < end
 						if want := other == h && s >= a && s <= b; in != want {
 							t.Fatalf("key %q in [%q, %q) = %v, want %v", k, start, end, in, want)
@@ -39,15 +39,16 @@ func TestParseSlotKey(t *testing.T) {
 		host string
 		seq  uint64
 	}{{"node1", 0}, {"node1", 7}, {"a!b~c", math.MaxUint64}} {
-		h, s, err := parseSlotKey(slotKey(c.host, c.seq))
-		if err != nil || h != c.host || s != c.seq {
-			t.Errorf("parseSlotKey(slotKey(%q, %d)) = %q, %d, %v", c.host, c.seq, h, s, err)
+		h, s, ok := ParseSlotKey(SlotKey(c.host, c.seq))
+		if !ok || h != c.host || s != c.seq {
+			t.Errorf("ParseSlotKey(SlotKey(%q, %d)) = %q, %d, %v", c.host, c.seq, h, s, ok)
 		}
 	}
 	for _, k := range []string{"", "chain ", "chain node1", "chain node1 7", "chain  00000000000000000007",
-		"\x00chain\x00node1\x0000000000000000000007\x00", "chain node1 0000000000000000000x", "chain node1 99999999999999999999"} {
-		if h, s, err := parseSlotKey(k); err == nil {
-			t.Errorf("parseSlotKey(%q) = %q, %d, want an error", k, h, s)
+		"\x00chain\x00node1\x0000000000000000000007\x00", "chain node1 0000000000000000000x", "chain node1 99999999999999999999",
+		"chain node 1 00000000000000000007"} {
+		if h, s, ok := ParseSlotKey(k); ok {
+			t.Errorf("ParseSlotKey(%q) = %q, %d, want not a slot key", k, h, s)
 		}
 	}
 }
