@@ -155,16 +155,12 @@ func (c Config) deployChaincode(ctx context.Context, seq int64, progress func(st
 		return info, err
 	}
 	progress("chaincode installed on %d peers", len(Orgs()))
-	ord, err := c.ordererArgs()
-	if err != nil {
-		return info, err
-	}
 	def := []string{"--channelID", ChannelName, "--name", ChaincodeName,
 		"--version", strconv.FormatInt(seq, 10), "--sequence", strconv.FormatInt(seq, 10)}
 	if err := eachOrg(ctx, func(ctx context.Context, o Org) error {
 		args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--package-id", info.PackageID,
 			"--waitForEventTimeout", "60s"}, def...)
-		if _, err := c.peerCLI(ctx, o, append(args, ord...)...); err != nil {
+		if _, err := c.ordererTx(ctx, o, args...); err != nil {
 			return c.nodeError(peerNode(o), fmt.Errorf("approve chaincode: %w", err))
 		}
 		return nil
@@ -173,7 +169,6 @@ func (c Config) deployChaincode(ctx context.Context, seq int64, progress func(st
 	}
 	progress("chaincode approved by %d orgs", len(Orgs()))
 	args := append([]string{"lifecycle", "chaincode", "commit", "--waitForEventTimeout", "60s"}, def...)
-	args = append(args, ord...)
 	for _, o := range Orgs() {
 		args = append(args, "--peerAddresses", addr(c.port(slotPeer, o.index(), offMain)), "--tlsRootCertFiles", c.peerTLSCA(o))
 	}
@@ -185,7 +180,7 @@ func (c Config) deployChaincode(ctx context.Context, seq int64, progress func(st
 	}); err != nil {
 		return info, err
 	}
-	if _, err := c.peerCLI(ctx, Provider, args...); err != nil {
+	if _, err := c.ordererTx(ctx, Provider, args...); err != nil {
 		return info, fmt.Errorf("commit chaincode: %w", err)
 	}
 	progress("chaincode sequence %d committed", seq)

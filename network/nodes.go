@@ -97,7 +97,10 @@ func (n *Network) OrdererTLSCABundle() string { return n.cfg.ordererTLSCABundle(
 func (n *Network) PeerCLIEnv(o Org) []string { return n.cfg.peerCLIEnv(o) }
 
 // OrdererCLIArgs are the peer CLI flags (-o, --tls, --cafile) that reach a running orderer.
-func (n *Network) OrdererCLIArgs() ([]string, error) { return n.cfg.ordererArgs() }
+func (n *Network) OrdererCLIArgs() ([]string, error) {
+	args, _, err := n.cfg.ordererArgs(0)
+	return args, err
+}
 
 // NodeStatus says whether a node runs.
 type NodeStatus struct {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 )
 
 func (c Config) peerNode(o Org) node {
@@ -61,14 +63,48 @@ func (c Config) peerCLI(ctx context.Context, o Org, args ...string) ([]byte, err
 	return c.output(ctx, "peer", c.peerCLIEnv(o), c.peerDir(o), args...)
 }
 
-// ordererArgs are the peer CLI flags that reach a running orderer over TLS.
-func (c Config) ordererArgs() ([]string, error) {
-	for i := range Orgs() {
+// ordererArgs are the peer CLI flags that reach the first running orderer
+// at or after index from (in org order, wrapping) over TLS, and its index.
+func (c Config) ordererArgs(from int) ([]string, int, error) {
+	n := len(Orgs())
+	for k := range n {
+		i := (from + k) % n
 		if c.running(ordererNode(i)) {
-			return []string{"-o", addr(c.port(slotOrderer, i, offMain)), "--tls", "--cafile", c.ordererTLSCABundle()}, nil
+			return []string{"-o", addr(c.port(slotOrderer, i, offMain)), "--tls", "--cafile", c.ordererTLSCABundle()}, i, nil
 		}
 	}
-	return nil, errors.New("no orderer is running")
+	return nil, -1, errors.New("no orderer is running")
+}
+
+// ordererRetryTimeout bounds how long ordererTx sends a transaction again
+// while orderers answer that they have no Raft leader: an election takes
+// about ElectionTick × TickInterval (5 s), a restarted orderer catching up
+// with the cluster longer.
+const ordererRetryTimeout = 2 * channelTimeout
+
+// ordererTx runs a peer CLI command of o's admin that sends a transaction to
+// an orderer (the orderer flags are appended). An orderer that has no Raft
+// leader, or is not a consenter yet, answers SERVICE_UNAVAILABLE and orders
+// nothing; such a refusal is sent again, to the next running orderer, until
+// ordererRetryTimeout or ctx ends. Any other failure is returned at once.
+func (c Config) ordererTx(ctx context.Context, o Org, args ...string) ([]byte, error) {
+	deadline, cancel := context.WithTimeout(ctx, ordererRetryTimeout)
+	defer cancel()
+	var out []byte
+	next := 0
+	err := poll(deadline, 500*time.Millisecond, func() (bool, error) {
+		ord, i, err := c.ordererArgs(next)
+		if err != nil {
+			return false, retry(err)
+		}
+		next = i + 1
+		out, err = c.peerCLI(ctx, o, append(slices.Clip(args), ord...)...)
+		if err != nil && strings.Contains(err.Error(), "SERVICE_UNAVAILABLE") {
+			return false, retry(err)
+		}
+		return err == nil, err
+	})
+	return out, err
 }
 
 // joinPeer joins o's peer to the channel; joining twice is not an error.
