@@ -181,26 +181,9 @@ func (s *Store) RowsOfBlock(ctx context.Context, n uint64) ([]Record, []Host, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("index: records of block %d: %w", n, err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT host, msp, swarm_role, tx_id, block, entry FROM host_history
-WHERE block = $1 ORDER BY block_pos`, sqlUint(n))
+	hosts, err := s.hostsOfBlocks(ctx, n, n)
 	if err != nil {
-		return nil, nil, fmt.Errorf("index: registry entries of block %d: %w", n, err)
+		return nil, nil, err
 	}
-	defer rows.Close()
-	var hosts []Host
-	for rows.Next() {
-		var (
-			h     Host
-			block int64
-		)
-		if err := rows.Scan(&h.Host, &h.MSP, &h.SwarmRole, &h.TxID, &block, &h.Entry); err != nil {
-			return nil, nil, fmt.Errorf("index: registry entries of block %d: %w", n, err)
-		}
-		h.Block, h.Entry = uint64(block), nilIfEmpty(h.Entry)
-		hosts = append(hosts, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("index: registry entries of block %d: %w", n, err)
-	}
-	return recs, hosts, nil
+	return recs, hosts[n], nil
 }
