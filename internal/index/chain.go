@@ -1,7 +1,9 @@
 package index
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -46,6 +48,9 @@ ORDER BY host, seq`
 // pass over the chains' index; a chain without problems costs no more
 // than reading its (seq, prev_hash, hash) entries.
 func (s *Store) ChainProblems(ctx context.Context, host string) ([]ChainProblem, error) {
+	if s.d == sqliteDialect {
+		return s.chainProblemsScan(ctx, host)
+	}
 	var args []any
 	where := ""
 	if host != "" {
@@ -71,6 +76,51 @@ func (s *Store) ChainProblems(ctx context.Context, host string) ([]ChainProblem,
 			out = append(out, ChainProblem{Host: h, Kind: ChainBrokenLink, From: uint64(seq), To: uint64(seq),
 				PrevHash: prevHash, WantPrev: pHash})
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: chain problems: %w", err)
+	}
+	return out, nil
+}
+
+// chainProblemsScan is ChainProblems for SQLite: the chains' index read in
+// order and each entry compared with the one before it here. SQLite
+// computes chainProblemsQuery's window through a temporary table, which
+// costs more than the comparison (at 100,000 records, 0.35 s against
+// 0.1 s); PostgreSQL keeps the window and sends only the problems.
+func (s *Store) chainProblemsScan(ctx context.Context, host string) ([]ChainProblem, error) {
+	var args []any
+	where := ""
+	if host != "" {
+		where, args = "WHERE host = $1", []any{host}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT host, seq, prev_hash, hash FROM records INDEXED BY records_chain `+where+` ORDER BY host, seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("index: chain problems: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out                []ChainProblem
+		h, prevHash, hash  sql.RawBytes
+		lastHost, lastHash []byte
+		seq, lastSeq       int64
+		first              = true
+	)
+	for rows.Next() {
+		if err := rows.Scan(&h, &seq, &prevHash, &hash); err != nil {
+			return nil, fmt.Errorf("index: chain problems: %w", err)
+		}
+		if first || !bytes.Equal(h, lastHost) {
+			lastHost, lastSeq, lastHash, first = append(lastHost[:0], h...), 0, lastHash[:0], false
+		}
+		switch {
+		case seq > lastSeq+1:
+			out = append(out, ChainProblem{Host: string(h), Kind: ChainHole, From: uint64(lastSeq + 1), To: uint64(seq - 1)})
+		case seq == lastSeq+1 && lastSeq > 0 && !bytes.Equal(prevHash, lastHash):
+			out = append(out, ChainProblem{Host: string(h), Kind: ChainBrokenLink, From: uint64(seq), To: uint64(seq),
+				PrevHash: string(prevHash), WantPrev: string(lastHash)})
+		}
+		lastSeq, lastHash = seq, append(lastHash[:0], hash...)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("index: chain problems: %w", err)

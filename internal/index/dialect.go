@@ -65,3 +65,14 @@ var postgresDialect = &dialect{
 	lockMigrations: "SELECT pg_advisory_xact_lock(6876358242856753272)",
 	jsonArray:      "json_agg",
 }
+
+// indexedBy is the clause that makes SQLite read a table through the index
+// named (after the table's name in FROM), where its planner, without
+// statistics, would choose another; PostgreSQL's planner has statistics
+// and no such clause: "" for it.
+func (d *dialect) indexedBy(index string) string {
+	if d == sqliteDialect {
+		return "INDEXED BY " + index
+	}
+	return ""
+}

@@ -268,7 +268,10 @@ var UsageActions = []string{"start", "unpause", "pause", "die", "rename"}
 // Action, Actor, Name and Service (not the stored value nor the actors).
 // An error each returns ends the query and is returned as it is.
 func (s *Store) UsageEvents(ctx context.Context, host string, each func(Record) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, time, action, actor, name, service FROM records
+	// records_container_events holds every column read: the rows, with
+	// their stored bytes, are not read (SQLite would choose
+	// records_host_kind_seq and read each row: 5 times slower).
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, time, action, actor, name, service FROM records `+s.d.indexedBy("records_container_events")+`
 WHERE host = $1 AND kind = 'event' AND type = 'container'
 	AND action IN ('start', 'unpause', 'pause', 'die', 'rename') ORDER BY host, seq`, host)
 	if err != nil {
