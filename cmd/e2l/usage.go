@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/e2l-project/e2l/internal/audit"
+	"github.com/e2l-project/e2l/internal/index"
 	"github.com/e2l-project/e2l/internal/usagereport"
 )
 
@@ -68,11 +69,32 @@ func (a *app) usage(ctx context.Context, f usageFlags) error {
 		return err
 	}
 	defer li.Close()
-	problems, err := li.st.ChainProblems(ctx, "")
-	if err != nil {
-		return err
+	// Checking every link of the chains and reading the hosts' events are
+	// independent and take about as long: the check runs meanwhile, on a
+	// connection of its own.
+	var (
+		problems []index.ChainProblem
+		checkErr error
+		checked  = make(chan struct{})
+	)
+	checkCtx, cancelCheck := context.WithCancel(ctx)
+	go func() {
+		defer close(checked)
+		problems, checkErr = li.st.ChainProblems(checkCtx, "")
+	}()
+	defer func() {
+		cancelCheck()
+		<-checked
+	}()
+	found := func(ctx context.Context) ([]index.ChainProblem, error) {
+		select {
+		case <-checked:
+			return problems, checkErr
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	inputs, err := usagereport.Inputs(ctx, li.st, problems, strings.HasPrefix(f.by, "label="), "")
+	inputs, err := usagereport.Inputs(ctx, li.st, found, strings.HasPrefix(f.by, "label="), "")
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -86,9 +88,33 @@ func ComputeUsage(chains []*Chain, opt UsageOptions) ([]UsageRow, []Interval, er
 type UsageInput struct {
 	Host                string
 	FirstTime, LastTime int64
-	Events              []record.Record // container events, in seq order
+	Events              []UsageEvent // container events, in seq order
 	Gaps                []TimeRange
 	Holes               []TimeRange
+}
+
+// UsageEvent is a container event with what usage reads of it (a host of
+// 100,000 records has tens of thousands: less than a whole record each).
+type UsageEvent struct {
+	Seq    uint64 // the record's place in its host's chain
+	Time   int64  // the event's time (unix ns)
+	Action string
+	Actor  string // the container's ID
+	// Name and Service are the event's attributes (name,
+	// com.docker.swarm.service.name), "" when it does not carry them.
+	Name, Service string
+	// Labels are its labels; needed only to group by label.
+	Labels map[string]string
+}
+
+// UsageEventOf is r's usage event, if r records a container event.
+func UsageEventOf(r record.Record) (UsageEvent, bool) {
+	if r.Kind != record.KindEvent || r.Event == nil || r.Event.Type != "container" {
+		return UsageEvent{}, false
+	}
+	e := r.Event
+	return UsageEvent{Seq: r.Seq, Time: e.TimeNano, Action: e.Action, Actor: e.Actor,
+		Name: e.Attrs.Name, Service: e.Attrs.ServiceName, Labels: e.Attrs.Labels}, true
 }
 
 func usageInput(c *Chain) UsageInput {
@@ -102,8 +128,8 @@ func usageInput(c *Chain) UsageInput {
 			in.FirstTime = r.Time
 		}
 		in.LastTime = max(in.LastTime, r.Time)
-		if r.Kind == record.KindEvent && r.Event.Type == "container" {
-			in.Events = append(in.Events, r)
+		if e, ok := UsageEventOf(r); ok {
+			in.Events = append(in.Events, e)
 		}
 	}
 	return in
@@ -122,21 +148,30 @@ func UsageOf(inputs []UsageInput, opt UsageOptions) ([]UsageRow, []Interval, err
 	default:
 		return nil, nil, fmt.Errorf("usage: --by %q: want service, host, container or label=KEY", opt.By)
 	}
-	var all []Interval
+	// Each host's intervals, clipped to the window; those outside it
+	// dropped. An interval ends at an event or at its host's last record
+	// (once a container): about as many as the events, allocated once.
+	events := 0
 	for _, in := range inputs {
-		all = append(all, hostIntervals(in)...)
+		events += len(in.Events)
 	}
-	// Attributes and grouping.
-	var out []Interval
-	for _, iv := range all {
-		iv.From, iv.To = max(iv.From, opt.From), min(iv.To, opt.To)
-		if iv.To <= iv.From {
-			continue
+	out := make([]Interval, 0, events+events/8)
+	for _, in := range inputs {
+		first := len(out)
+		out = hostIntervals(out, in)
+		kept := out[:first]
+		for _, iv := range out[first:] {
+			iv.From, iv.To = max(iv.From, opt.From), min(iv.To, opt.To)
+			if iv.To > iv.From {
+				kept = append(kept, iv)
+			}
 		}
-		out = append(out, iv)
+		out = kept
 	}
 	rows := map[string]*UsageRow{}
-	members := map[string]map[string]bool{}
+	// A group's containers are counted once each.
+	type member struct{ group, host, container string }
+	members := map[member]bool{}
 	for i := range out {
 		iv := &out[i]
 		switch {
@@ -153,9 +188,12 @@ func UsageOf(inputs []UsageInput, opt UsageOptions) ([]UsageRow, []Interval, err
 		r := rows[iv.Group]
 		if r == nil {
 			r = &UsageRow{Group: iv.Group}
-			rows[iv.Group], members[iv.Group] = r, map[string]bool{}
+			rows[iv.Group] = r
 		}
-		members[iv.Group][iv.Host+"/"+iv.Container] = true
+		if m := (member{iv.Group, iv.Host, iv.Container}); !members[m] {
+			members[m] = true
+			r.Containers++
+		}
 		switch {
 		case iv.State == StatePaused && iv.Uncertain:
 			r.PausedUncertain += iv.Duration()
@@ -169,14 +207,30 @@ func UsageOf(inputs []UsageInput, opt UsageOptions) ([]UsageRow, []Interval, err
 			r.Running += iv.Duration()
 		}
 	}
-	var list []UsageRow
-	for g, r := range rows {
-		r.Containers = len(members[g])
+	list := make([]UsageRow, 0, len(rows))
+	for _, r := range rows {
 		list = append(list, *r)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Group < list[j].Group })
-	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
-	return list, out, nil
+	return list, byStart(out), nil
+}
+
+// byStart returns ivs ordered by From, those of one From in the order
+// they come: indexes are sorted, not the intervals (a stable sort of
+// tens of thousands of intervals moves each many times over).
+func byStart(ivs []Interval) []Interval {
+	idx := make([]int, len(ivs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(ivs[a].From, ivs[b].From), cmp.Compare(a, b))
+	})
+	out := make([]Interval, len(ivs))
+	for i, j := range idx {
+		out[i] = ivs[j]
+	}
+	return out
 }
 
 func (iv *Interval) attr(key string) string {
@@ -199,8 +253,8 @@ type ctrState struct {
 	uncertainStart    string // why the open interval's start is uncertain
 }
 
-func hostIntervals(in UsageInput) []Interval {
-	var out []Interval
+// hostIntervals appends the intervals of in's host to out.
+func hostIntervals(out []Interval, in UsageInput) []Interval {
 	ctrs := map[string]*ctrState{}
 	firstTime, lastTime := in.FirstTime, in.LastTime
 	spans := append(append([]TimeRange{}, in.Gaps...), in.Holes...) // gaps and holes of the host
@@ -226,26 +280,22 @@ func hostIntervals(in UsageInput) []Interval {
 		out = append(out, iv)
 		s.state, s.since, s.uncertainStart = next, t, ""
 	}
-	for _, r := range in.Events {
-		if r.Kind != record.KindEvent || r.Event.Type != "container" {
-			continue
-		}
-		e := r.Event
+	for _, e := range in.Events {
 		st := ctrs[e.Actor]
 		if st == nil {
 			st = &ctrState{id: e.Actor}
 			ctrs[e.Actor] = st
 		}
-		if e.Attrs.Name != "" {
-			st.name = e.Attrs.Name
+		if e.Name != "" {
+			st.name = e.Name
 		}
-		if e.Attrs.ServiceName != "" {
-			st.service = e.Attrs.ServiceName
+		if e.Service != "" {
+			st.service = e.Service
 		}
-		if len(e.Attrs.Labels) > 0 {
-			st.labels = e.Attrs.Labels
+		if len(e.Labels) > 0 {
+			st.labels = e.Labels
 		}
-		t := e.TimeNano
+		t := e.Time
 		switch e.Action {
 		case "start", "unpause":
 			st.started = true

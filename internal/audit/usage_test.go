@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -133,5 +135,33 @@ func TestComputeUsagePausedAtTheLastRecord(t *testing.T) {
 func TestComputeUsageRefusesABadGrouping(t *testing.T) {
 	if _, _, err := ComputeUsage(nil, UsageOptions{By: "colour"}); err == nil {
 		t.Fatal("want an error for --by colour")
+	}
+}
+
+// Intervals come ordered by start; those of one start keep the order of
+// their hosts and, on a host, of their containers' IDs.
+func TestUsageIntervalsInOrderOfStart(t *testing.T) {
+	ev := func(_ string, seq uint64, at int64, action, id string) UsageEvent {
+		return UsageEvent{Seq: seq, Time: at, Action: action, Actor: id}
+	}
+	inputs := []UsageInput{
+		{Host: "h2", FirstTime: 0, LastTime: 100, Events: []UsageEvent{
+			ev("h2", 1, 10, "start", "b"), ev("h2", 2, 10, "start", "a"), ev("h2", 3, 50, "die", "a"), ev("h2", 4, 60, "die", "b"),
+			ev("h2", 5, 5, "start", "c"), ev("h2", 6, 7, "die", "c")}},
+		{Host: "h1", FirstTime: 0, LastTime: 100, Events: []UsageEvent{
+			ev("h1", 1, 10, "start", "z"), ev("h1", 2, 20, "die", "z"), ev("h1", 3, 1, "start", "y"), ev("h1", 4, 2, "die", "y")}},
+	}
+	_, ivs, err := UsageOf(inputs, UsageOptions{From: 0, To: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, iv := range ivs {
+		got = append(got, fmt.Sprintf("%s/%s@%d", iv.Host, iv.Container, iv.From))
+	}
+	// On h2, a's interval closes first (at its die), then b's.
+	want := []string{"h1/y@1", "h2/c@5", "h2/a@10", "h2/b@10", "h1/z@10"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("intervals %v, want %v", got, want)
 	}
 }

@@ -31,40 +31,33 @@ type Source interface {
 	UsageEvents(ctx context.Context, host string, each func(index.Record) error) error
 }
 
+// HeldEvents is a Source that may hold hosts' usage events, read before
+// (the web view's cache): what UsageEvents would give, as usage events.
+// The report shares the slice and never changes it.
+type HeldEvents interface {
+	HeldUsageEvents(ctx context.Context, host string) ([]audit.UsageEvent, bool, error)
+}
+
+// Problems gives the holes and broken links of the hosts' chains
+// (index.Store.ChainProblems): Inputs calls it once, after it has read the
+// hosts' events, so that a caller may find them meanwhile.
+type Problems func(context.Context) ([]index.ChainProblem, error)
+
+// Known is Problems already found.
+func Known(problems []index.ChainProblem) Problems {
+	return func(context.Context) ([]index.ChainProblem, error) { return problems, nil }
+}
+
 // Inputs returns what usage needs of every host with records (of host
 // alone when it is set), read from the index without decoding every
 // record: container events from their columns (their stored value only
 // when grouping by label, needLabels), gap records, and the holes of each
-// chain — problems (index.Store.ChainProblems of the hosts), and records
-// with verification errors —, each from the time of the last trusted
-// record before it to the next after it.
-func Inputs(ctx context.Context, src Source, problems []index.ChainProblem, needLabels bool, host string) ([]audit.UsageInput, error) {
+// chain — problems, and records with verification errors —, each from the
+// time of the last trusted record before it to the next after it.
+func Inputs(ctx context.Context, src Source, problems Problems, needLabels bool, host string) ([]audit.UsageInput, error) {
 	hosts, err := src.Hosts(ctx)
 	if err != nil {
 		return nil, err
-	}
-	type span struct{ from, to uint64 }
-	untrusted := map[string][]span{}
-	for _, p := range problems {
-		untrusted[p.Host] = append(untrusted[p.Host], span{p.From, p.To})
-	}
-	findings, err := src.Findings(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range findings {
-		if f.Severity != "error" || f.RecordID == "" || f.Host == "" || (host != "" && f.Host != host) {
-			continue
-		}
-		recs, err := src.Record(ctx, f.RecordID)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			if r.Host == f.Host {
-				untrusted[r.Host] = append(untrusted[r.Host], span{r.Seq, r.Seq})
-			}
-		}
 	}
 	timeAt := func(host string, seq uint64, none int64) (int64, error) {
 		if seq == 0 {
@@ -85,17 +78,6 @@ func Inputs(ctx context.Context, src Source, problems []index.ChainProblem, need
 		if in.FirstTime, err = timeAt(h.Host, h.FirstSeq, 0); err != nil {
 			return nil, err
 		}
-		for _, sp := range untrusted[h.Host] {
-			from, err := timeAt(h.Host, sp.from-1, 0)
-			if err != nil {
-				return nil, err
-			}
-			to, err := timeAt(h.Host, sp.to+1, math.MaxInt64)
-			if err != nil {
-				return nil, err
-			}
-			in.Holes = append(in.Holes, audit.TimeRange{From: from, To: to})
-		}
 		if in.Gaps, err = gaps(ctx, src, h.Host); err != nil {
 			return nil, err
 		}
@@ -103,6 +85,48 @@ func Inputs(ctx context.Context, src Source, problems []index.ChainProblem, need
 			return nil, err
 		}
 		out = append(out, in)
+	}
+	// The holes: the chains' problems and the records with errors.
+	type span struct{ from, to uint64 }
+	untrusted := map[string][]span{}
+	found, err := problems(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range found {
+		untrusted[p.Host] = append(untrusted[p.Host], span{p.From, p.To})
+	}
+	findings, err := src.Findings(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range findings {
+		if f.Severity != "error" || f.RecordID == "" || f.Host == "" || (host != "" && f.Host != host) {
+			continue
+		}
+		recs, err := src.Record(ctx, f.RecordID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if r.Host == f.Host {
+				untrusted[r.Host] = append(untrusted[r.Host], span{r.Seq, r.Seq})
+			}
+		}
+	}
+	for i := range out {
+		in := &out[i]
+		for _, sp := range untrusted[in.Host] {
+			from, err := timeAt(in.Host, sp.from-1, 0)
+			if err != nil {
+				return nil, err
+			}
+			to, err := timeAt(in.Host, sp.to+1, math.MaxInt64)
+			if err != nil {
+				return nil, err
+			}
+			in.Holes = append(in.Holes, audit.TimeRange{From: from, To: to})
+		}
 	}
 	return out, nil
 }
@@ -126,28 +150,67 @@ func gaps(ctx context.Context, src Source, host string) ([]audit.TimeRange, erro
 
 // events are host's container events in chain order: from the columns of
 // the actions usage reads, or, with labels, every container event decoded.
-func events(ctx context.Context, src Source, host string, needLabels bool) ([]record.Record, error) {
-	var out []record.Record
+func events(ctx context.Context, src Source, host string, needLabels bool) ([]audit.UsageEvent, error) {
 	if !needLabels {
+		if held, ok := src.(HeldEvents); ok {
+			evs, ok, err := held.HeldUsageEvents(ctx, host)
+			if err != nil || ok {
+				return evs, err
+			}
+		}
+		var out chunks[audit.UsageEvent]
 		err := src.UsageEvents(ctx, host, func(r index.Record) error {
-			out = append(out, record.Record{Kind: record.KindEvent, Host: r.Host, Seq: r.Seq, Time: r.Time,
-				Event: &record.Event{Type: r.Type, Action: r.Action, Actor: r.Actor, TimeNano: r.Time,
-					Attrs: record.Attributes{Name: r.Name, ServiceName: r.Service}}})
+			out.add(audit.UsageEvent{Seq: r.Seq, Time: r.Time, Action: r.Action, Actor: r.Actor, Name: r.Name, Service: r.Service})
 			return nil
 		})
-		return out, err
+		return out.all(), err
 	}
+	var out []audit.UsageEvent
 	err := src.Records(ctx, index.Query{Host: host, Type: "container", Kind: string(record.KindEvent), OrderBy: index.BySlot}, func(r index.Record) error {
 		rec, err := decode(r)
 		if err != nil {
 			return err
 		}
-		if rec != nil {
-			out = append(out, *rec)
+		if rec == nil {
+			return nil
+		}
+		if e, ok := audit.UsageEventOf(*rec); ok {
+			out = append(out, e)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// chunks collects values in chunks and copies them once into a slice of
+// their number: a slice appended to tens of thousands of times would copy
+// them many times over as it grows.
+type chunks[T any] struct {
+	full [][]T
+	cur  []T
+	n    int
+}
+
+func (c *chunks[T]) add(v T) {
+	if len(c.cur) == cap(c.cur) {
+		if c.cur != nil {
+			c.full = append(c.full, c.cur)
+		}
+		c.cur = make([]T, 0, min(max(2*cap(c.cur), 256), 1<<14))
+	}
+	c.cur = append(c.cur, v)
+	c.n++
+}
+
+func (c *chunks[T]) all() []T {
+	if len(c.full) == 0 {
+		return c.cur
+	}
+	out := make([]T, 0, c.n)
+	for _, f := range c.full {
+		out = append(out, f...)
+	}
+	return append(out, c.cur...)
 }
 
 // decode reads a row's record; nil when the stored record does not decode

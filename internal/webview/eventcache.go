@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/index"
 )
 
@@ -31,21 +32,7 @@ type cachedCerts struct {
 
 type cachedEvents struct {
 	key    chainKey
-	events []usageEvent
-}
-
-// usageEvent is the part of an index.Record that UsageEvents sets beyond
-// its host and kind (about 80 bytes and the strings', where a Record is
-// five times that).
-type usageEvent struct {
-	seq                          uint64
-	time                         int64
-	action, actor, name, service string
-}
-
-func (e usageEvent) record(host string) index.Record {
-	return index.Record{Host: host, Seq: e.seq, Kind: "event", Time: e.time, Type: "container",
-		Action: e.action, Actor: e.actor, Name: e.name, Service: e.service}
+	events []audit.UsageEvent
 }
 
 // chainKey is what changes when records join a host's chain.
@@ -61,7 +48,7 @@ const (
 	// cacheMinRecords: hosts with fewer records are read at each request
 	// (it costs less than the cache's upkeep).
 	cacheMinRecords = 20_000
-	// cacheMaxEvents bounds the events held (about 200 bytes each).
+	// cacheMaxEvents bounds the events held (about 150 bytes each, strings included).
 	cacheMaxEvents = 1_000_000
 )
 
@@ -89,7 +76,7 @@ func (c *eventCache) certificates(ctx context.Context, st Store, h index.HostSum
 }
 
 // get returns host's events if they were read at key.
-func (c *eventCache) get(host string, key chainKey) ([]usageEvent, bool) {
+func (c *eventCache) get(host string, key chainKey) ([]audit.UsageEvent, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.hosts[host]
@@ -100,7 +87,7 @@ func (c *eventCache) get(host string, key chainKey) ([]usageEvent, bool) {
 }
 
 // put keeps host's events read at key, within the bound.
-func (c *eventCache) put(host string, key chainKey, events []usageEvent) {
+func (c *eventCache) put(host string, key chainKey, events []audit.UsageEvent) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := len(c.hosts[host].events)
@@ -152,36 +139,29 @@ func hostSummary(ctx context.Context, st Store, host string) (*index.HostSummary
 	return nil, nil
 }
 
-func readEvents(ctx context.Context, st Store, host string) ([]usageEvent, error) {
-	var out []usageEvent
+func readEvents(ctx context.Context, st Store, host string) ([]audit.UsageEvent, error) {
+	var out []audit.UsageEvent
 	err := st.UsageEvents(ctx, host, func(r index.Record) error {
-		out = append(out, usageEvent{r.Seq, r.Time, r.Action, r.Actor, r.Name, r.Service})
+		out = append(out, audit.UsageEvent{Seq: r.Seq, Time: r.Time, Action: r.Action, Actor: r.Actor, Name: r.Name, Service: r.Service})
 		return nil
 	})
 	return out, err
 }
 
-// cachedSource is the store with UsageEvents answered from the cache when
-// the host's chain has not moved since its events were read.
+// cachedSource is the store holding, for usagereport, the usage events of
+// the hosts whose chain has not moved since their events were read.
 type cachedSource struct {
 	Store
 	cache *eventCache
 }
 
-func (s cachedSource) UsageEvents(ctx context.Context, host string, each func(index.Record) error) error {
+// HeldUsageEvents returns host's events from the cache if its chain has
+// not moved since they were read (usagereport.HeldEvents).
+func (s cachedSource) HeldUsageEvents(ctx context.Context, host string) ([]audit.UsageEvent, bool, error) {
 	h, err := hostSummary(ctx, s.Store, host)
-	if err != nil {
-		return err
+	if err != nil || h == nil {
+		return nil, false, err
 	}
-	if h != nil {
-		if evs, ok := s.cache.get(host, keyOf(*h)); ok {
-			for _, e := range evs {
-				if err := each(e.record(host)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
-	return s.Store.UsageEvents(ctx, host, each)
+	evs, ok := s.cache.get(host, keyOf(*h))
+	return evs, ok, nil
 }

@@ -125,7 +125,7 @@ func (p *TimelinePage) span(now int64) {
 // gaps and chain holes).
 func (s *Server) ganttRow(ctx context.Context, actor string) (GanttRow, error) {
 	row := GanttRow{Actor: actor}
-	perHost := map[string][]record.Record{}
+	perHost := map[string][]audit.UsageEvent{}
 	err := s.st.Records(ctx, index.Query{Actor: actor, OrderBy: index.ByTime}, func(r index.Record) error {
 		st := Step{Time: r.Time, Host: r.Host, Seq: r.Seq, Record: r.ID, Kind: r.Kind, Action: r.Action}
 		if rec, err := decodeRow(r); err == nil && rec.Event != nil {
@@ -135,8 +135,8 @@ func (s *Server) ganttRow(ctx context.Context, actor string) (GanttRow, error) {
 				row.Name = e.Attrs.Name
 			}
 			st.Detail = stepDetail(e)
-			if e.Type == "container" && e.Actor == actor {
-				perHost[r.Host] = append(perHost[r.Host], rec)
+			if ue, ok := audit.UsageEventOf(rec); ok && e.Actor == actor {
+				perHost[r.Host] = append(perHost[r.Host], ue)
 			}
 		}
 		row.Steps = append(row.Steps, st)

@@ -55,11 +55,7 @@ func (s *Server) usage(ctx context.Context, r *http.Request) (UsagePage, error) 
 		// The form's label field: group by that label (by=label=KEY).
 		page.By = "label=" + key
 	}
-	problems, err := s.problems(ctx)
-	if err != nil {
-		return page, err
-	}
-	inputs, err := usagereport.Inputs(ctx, cachedSource{s.st, s.events}, problems, strings.HasPrefix(page.By, "label="), page.Host)
+	inputs, err := usagereport.Inputs(ctx, cachedSource{s.st, s.events}, s.problems, strings.HasPrefix(page.By, "label="), page.Host)
 	if err != nil {
 		return page, err
 	}
