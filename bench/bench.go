@@ -167,12 +167,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return err
 	})
 
-	// keptUp is the share of the offer committed above which a full load
-	// did not exceed the capacity.
-	const keptUp = 0.97
-	// rampStep raises a full load's offer that the pipeline kept up with;
-	// rampTries bounds the runs.
-	const rampStep, rampTries = 1.25, 5
 	collector := func(name string, env map[string]string, rate float64) func() error {
 		return func() error {
 			full, err := enroll(name + "-full")
@@ -180,15 +174,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return err
 			}
 			la := loadAvg()
-			// Full load must offer more than the pipeline commits: when it
-			// committed (nearly) what was offered, the rate measured is the
-			// offer, not the capacity, so the offer is raised by rampStep
-			// and run again (a new host, a new spool), up to rampTries
-			// runs. It starts low and climbs rather than starting far above
-			// capacity: spooling an excess costs the collector CPU that the
-			// network, on the same cores, then lacks. The capacity is the
-			// run that committed most.
-			var rf loadResult
+			// Full load: the offer moves towards the capacity (offer.go),
+			// a run each (a new host, a new spool); the capacity is the run
+			// that committed most.
+			var (
+				runs    []offerRun
+				results []loadResult
+			)
 			for try := 0; ; try++ {
 				dir := filepath.Join(cfg.WorkDir, fmt.Sprintf("%s-full-%d", name, try))
 				r, err := runLoad(ctx, w, loadSpec{bin: cfg.CollectorBin, id: full, dir: dir,
@@ -198,18 +190,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				}
 				cfg.logf("%s: full load: offered %.0f/s, committed %.1f/s, p50 %.0f ms, p99 %.0f ms (%d of %d events due in the window not committed)",
 					name, rate, r.EventsPerS, r.P50, r.P99, r.NotCommitted, r.LatencyN)
-				if try == 0 || r.EventsPerS > rf.EventsPerS {
-					rf = r
-				}
-				if r.EventsPerS < keptUp*rate || try == rampTries-1 {
+				runs, results = append(runs, offerRun{rate, r.EventsPerS}), append(results, r)
+				next, ok := nextOffer(runs)
+				if !ok {
 					break
 				}
-				rate *= rampStep
-				cfg.logf("%s: it committed what was offered: the offer was not above capacity; offering %.0f/s", name, rate)
+				if runs[len(runs)-1].keptUp() {
+					cfg.logf("%s: it committed what was offered: the offer was not above capacity; offering %.0f/s", name, next)
+				} else {
+					cfg.logf("%s: the offer was above capacity; offering %.0f/s", name, next)
+				}
+				rate = next
 				if full, err = enroll(fmt.Sprintf("%s-full-%d", name, try+1)); err != nil {
 					return err
 				}
 			}
+			rf := results[capacity(runs)]
 			half, err := enroll(name + "-half")
 			if err != nil {
 				return err
