@@ -158,12 +158,7 @@ func events(ctx context.Context, src Source, host string, needLabels bool) ([]au
 				return evs, err
 			}
 		}
-		var out chunks[audit.UsageEvent]
-		err := src.UsageEvents(ctx, host, func(r index.Record) error {
-			out.add(audit.UsageEvent{Seq: r.Seq, Time: r.Time, Action: r.Action, Actor: r.Actor, Name: r.Name, Service: r.Service})
-			return nil
-		})
-		return out.all(), err
+		return ReadUsageEvents(ctx, src, host)
 	}
 	var out []audit.UsageEvent
 	err := src.Records(ctx, index.Query{Host: host, Type: "container", Kind: string(record.KindEvent), OrderBy: index.BySlot}, func(r index.Record) error {
@@ -180,6 +175,22 @@ func events(ctx context.Context, src Source, host string, needLabels bool) ([]au
 		return nil
 	})
 	return out, err
+}
+
+// EventReader reads a host's usage events from the index (index.Store).
+type EventReader interface {
+	UsageEvents(ctx context.Context, host string, each func(index.Record) error) error
+}
+
+// ReadUsageEvents reads host's usage events (the UsageActions'
+// container events, in chain order) from their columns.
+func ReadUsageEvents(ctx context.Context, src EventReader, host string) ([]audit.UsageEvent, error) {
+	var out chunks[audit.UsageEvent]
+	err := src.UsageEvents(ctx, host, func(r index.Record) error {
+		out.add(audit.UsageEvent{Seq: r.Seq, Time: r.Time, Action: r.Action, Actor: r.Actor, Name: r.Name, Service: r.Service})
+		return nil
+	})
+	return out.all(), err
 }
 
 // chunks collects values in chunks and copies them once into a slice of

@@ -6,6 +6,7 @@ import (
 
 	"github.com/e2l-project/e2l/internal/audit"
 	"github.com/e2l-project/e2l/internal/index"
+	"github.com/e2l-project/e2l/internal/usagereport"
 )
 
 // eventCache keeps the container events usage reads (index.Store's
@@ -114,7 +115,7 @@ func (c *eventCache) refresh(ctx context.Context, st Store) error {
 		if _, ok := c.get(h.Host, keyOf(h)); ok {
 			continue
 		}
-		evs, err := readEvents(ctx, st, h.Host)
+		evs, err := usagereport.ReadUsageEvents(ctx, st, h.Host)
 		if err != nil {
 			return err
 		}
@@ -137,15 +138,6 @@ func hostSummary(ctx context.Context, st Store, host string) (*index.HostSummary
 		}
 	}
 	return nil, nil
-}
-
-func readEvents(ctx context.Context, st Store, host string) ([]audit.UsageEvent, error) {
-	var out []audit.UsageEvent
-	err := st.UsageEvents(ctx, host, func(r index.Record) error {
-		out = append(out, audit.UsageEvent{Seq: r.Seq, Time: r.Time, Action: r.Action, Actor: r.Actor, Name: r.Name, Service: r.Service})
-		return nil
-	})
-	return out, err
 }
 
 // cachedSource is the store holding, for usagereport, the usage events of
