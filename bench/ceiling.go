@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -102,7 +101,7 @@ func runCeiling(ctx context.Context, g *fabricconn.Conn, w *ledgerWatch, host st
 				mu.Lock()
 				offered[s.Record.Seq] = now
 				mu.Unlock()
-				b, _ := json.Marshal(record.Batch{Records: []record.Sealed{s}})
+				b := record.AppendBatch(nil, []record.Sealed{s})
 				_, commit, err := contract.SubmitAsync("RecordEvents", client.WithBytesArguments(b))
 				if err == nil {
 					var st *client.Status

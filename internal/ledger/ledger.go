@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,33 +153,36 @@ func (s *Submitter) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var (
 		inFlight    int
-		cursor      uint64 // highest seq handed to a worker
+		cursor      uint64          // highest seq handed to a worker
+		held        []record.Sealed // read from the spool after cursor, not yet handed to a worker
 		fillTimer   <-chan time.Time
 		fillExpired bool
 		runErr      error
 	)
 	for ctx.Err() == nil {
 		if inFlight < s.cfg.MaxInFlight {
-			recs, err := s.spool.Pending(cursor, s.cfg.MaxBatch)
+			var err error
+			held, err = s.readPending(cursor, held)
 			if err != nil {
 				s.m.spoolFailures.Inc()
 				runErr = fmt.Errorf("ledger: read the spool: %w", err)
 				break
 			}
-			recs = contiguous(recs)
-			if len(recs) > 0 && (len(recs) == s.cfg.MaxBatch || inFlight == 0 || fillExpired) {
-				recs = fitBytes(recs)
+			if len(held) > 0 && (len(held) == s.cfg.MaxBatch || inFlight == 0 || fillExpired) {
+				payload, n := record.AppendBatchWithin(nil, held, maxBatchBytes)
+				recs := slices.Clip(held[:n])
+				held = slices.Clone(held[n:])
 				cursor = recs[len(recs)-1].Record.Seq
 				inFlight++
 				s.m.inFlight.Set(float64(inFlight))
 				wg.Go(func() {
-					s.submit(workCtx, recs)
+					s.submit(workCtx, recs, payload)
 					done <- struct{}{}
 				})
 				fillTimer, fillExpired = nil, false
 				continue
 			}
-			if len(recs) > 0 && fillTimer == nil {
+			if len(held) > 0 && fillTimer == nil {
 				fillTimer = s.after(s.cfg.MaxDelay)
 			}
 		}
@@ -222,17 +226,16 @@ func (s *Submitter) Run(ctx context.Context) error {
 	return runErr
 }
 
-// submit submits recs until each record is committed or dead-lettered, or
-// ctx ends. It returns false when ctx ended first.
-func (s *Submitter) submit(ctx context.Context, recs []record.Sealed) bool {
+// submit submits recs, whose batch is payload (nil: not encoded yet),
+// until each record is committed or dead-lettered, or ctx ends. It returns
+// false when ctx ended first.
+func (s *Submitter) submit(ctx context.Context, recs []record.Sealed, payload []byte) bool {
+	if payload == nil {
+		payload = record.AppendBatch(nil, recs)
+	}
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			return false
-		}
-		payload, err := json.Marshal(record.Batch{Records: recs})
-		if err != nil { // cannot happen for records the spool sealed
-			s.deadLetter(recs, fmt.Errorf("encode batch: %w", err))
-			return true
 		}
 		s.m.batchSize.Observe(float64(len(recs)))
 		result, err := s.contract.SubmitBatch(ctx, payload)
@@ -261,7 +264,7 @@ func (s *Submitter) submit(ctx context.Context, recs []record.Sealed) bool {
 				idx = -1 // not this batch's numbering: halve it
 			}
 			for _, part := range split(recs, idx) {
-				if !s.submit(ctx, part) {
+				if !s.submit(ctx, part, nil) {
 					return false
 				}
 			}
@@ -342,24 +345,34 @@ func (s *Submitter) deadLetter(recs []record.Sealed, cause error) {
 	}
 }
 
+// readPending returns the contiguous run of pending records after cursor,
+// at most MaxBatch: held (what an earlier call returned, not yet handed to
+// a worker) and what the spool holds after it. Records after cursor are
+// only ever appended to the spool (its commits and dead letters are the
+// workers', of records before cursor), so held stays as it was read and
+// a batch filling up is decoded once, not once per notification.
+func (s *Submitter) readPending(cursor uint64, held []record.Sealed) ([]record.Sealed, error) {
+	if len(held) >= s.cfg.MaxBatch {
+		return held, nil
+	}
+	after := cursor
+	if n := len(held); n > 0 {
+		after = held[n-1].Record.Seq
+	}
+	more, err := s.spool.Pending(after, s.cfg.MaxBatch-len(held))
+	if err != nil {
+		return held, err
+	}
+	if len(held) == 0 {
+		return contiguous(more), nil
+	}
+	return contiguous(append(held, more...)), nil
+}
+
 // contiguous returns the longest prefix of recs whose seqs follow each other.
 func contiguous(recs []record.Sealed) []record.Sealed {
 	for i := 1; i < len(recs); i++ {
 		if recs[i].Record.Seq != recs[i-1].Record.Seq+1 {
-			return recs[:i]
-		}
-	}
-	return recs
-}
-
-// fitBytes returns the longest prefix of recs (at least one) whose batch
-// stays within maxBatchBytes.
-func fitBytes(recs []record.Sealed) []record.Sealed {
-	size := 0
-	for i := range recs {
-		// JSON of a sealed record: the canonical record plus ID, hash and keys.
-		size += len(recs[i].Record.Canonical()) + 256
-		if size > maxBatchBytes && i > 0 {
 			return recs[:i]
 		}
 	}

@@ -58,6 +58,7 @@ type fakeSpool struct {
 	dead      map[uint64]string
 	notify    chan struct{}
 	failRead  error
+	read      int // records Pending returned, in all
 }
 
 func newFakeSpool(recs []record.Sealed) *fakeSpool {
@@ -76,6 +77,7 @@ func (f *fakeSpool) Pending(after uint64, max int) ([]record.Sealed, error) {
 			out = append(out, r)
 		}
 	}
+	f.read += len(out)
 	return out, nil
 }
 
@@ -412,6 +414,34 @@ func TestNewRecordsAreSentAfterNotify(t *testing.T) {
 		t.Fatalf("batch after notify = %v, want [2 3]", c.seqs)
 	}
 	c.reply <- reply{result: written(c)}
+}
+
+// A batch filling up while another is in flight is read from the spool
+// once, not again on each notification of a new record.
+func TestABatchFillingUpIsReadOnce(t *testing.T) {
+	recs := chain(t, 11)
+	h := start(t, recs[:1], Config{MaxBatch: 50, MaxInFlight: 2}, nil)
+	first := h.cc.next(t) // idle: sent at once, and left in flight
+	h.sp.append(recs[1])
+	fill := h.timers.next(t, testMaxDelay) // the second batch waits to fill
+	for _, r := range recs[2:] {
+		h.sp.append(r)
+	}
+	fill.fire()
+	second := h.cc.next(t)
+	if !slices.Equal(second.seqs, seqRange(2, 11)) {
+		t.Fatalf("second batch = %v, want 2..11", second.seqs)
+	}
+	h.sp.mu.Lock()
+	read := h.sp.read
+	h.sp.mu.Unlock()
+	if read != len(recs) {
+		t.Errorf("the spool's records were read %d times in all, want %d (each once)", read, len(recs))
+	}
+	for _, c := range []*call{first, second} {
+		c.reply <- reply{result: written(c)}
+	}
+	waitFor(t, "all committed", func() bool { _, com, _ := h.sp.state(); return len(com) == 11 })
 }
 
 func TestWindowBoundsTransactionsInFlight(t *testing.T) {

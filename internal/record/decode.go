@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -222,4 +223,43 @@ func CheckBatchCanonical(b Batch) ([][]byte, error) {
 		}
 	}
 	return canon, nil
+}
+
+// AppendBatch appends the JSON of a Batch of recs to dst, each record as
+// its canonical encoding (what DecodeBatch reads back to the same records,
+// as DecodeRecord reads a canonical encoding), and returns it.
+func AppendBatch(dst []byte, recs []Sealed) []byte {
+	dst, _ = AppendBatchWithin(dst, recs, math.MaxInt)
+	return dst
+}
+
+// appendJSON appends the JSON of s, whose record's canonical encoding is
+// canonical, to dst.
+func (s *Sealed) appendJSON(dst, canonical []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, s.ID)
+	dst = append(dst, `,"hash":`...)
+	dst = appendString(dst, s.Hash)
+	dst = append(dst, `,"record":`...)
+	dst = append(dst, canonical...)
+	return append(dst, '}')
+}
+
+// AppendBatchWithin is AppendBatch of the longest prefix of recs (at least
+// one record) whose batch stays within maxBytes; it returns the batch and
+// the prefix's length.
+func AppendBatchWithin(dst []byte, recs []Sealed, maxBytes int) ([]byte, int) {
+	start := len(dst)
+	dst = append(dst, `{"records":[`...)
+	for i := range recs {
+		mark := len(dst)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = recs[i].appendJSON(dst, recs[i].Record.Canonical())
+		if i > 0 && len(dst)-start+len("]}") > maxBytes {
+			return append(dst[:mark], "]}"...), i
+		}
+	}
+	return append(dst, "]}"...), len(recs)
 }

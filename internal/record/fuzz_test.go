@@ -96,6 +96,9 @@ func FuzzDecodeBatch(f *testing.F) {
 			return
 		}
 		batchErr := record.CheckBatch(b)
+		if batchErr == nil {
+			checkAppendBatch(t, b.Records)
+		}
 		for i, s := range b.Records {
 			if err := s.Check(); err != nil {
 				if batchErr == nil {
@@ -217,4 +220,74 @@ func FuzzOpenSealed(f *testing.F) {
 			t.Fatalf("OpenSealed gives %#v, DecodeRecord and Check %#v", got, want)
 		}
 	})
+}
+
+// checkAppendBatch verifies that AppendBatch encodes recs as a batch that
+// DecodeBatch reads back to the same sealed records.
+func checkAppendBatch(t *testing.T, recs []record.Sealed) {
+	t.Helper()
+	back, err := record.DecodeBatch(record.AppendBatch(nil, recs))
+	if err != nil {
+		t.Fatalf("DecodeBatch refuses AppendBatch's batch: %v", err)
+	}
+	if len(back.Records) != len(recs) {
+		t.Fatalf("AppendBatch's batch holds %d records, want %d", len(back.Records), len(recs))
+	}
+	for i := range recs {
+		g, w := back.Records[i], recs[i]
+		if g.ID != w.ID || g.Hash != w.Hash || !bytes.Equal(g.Record.Canonical(), w.Record.Canonical()) {
+			t.Fatalf("record %d after AppendBatch and DecodeBatch:\n%+v\nwant\n%+v", i, g, w)
+		}
+	}
+}
+
+func TestAppendBatchIsReadBackAsItsRecords(t *testing.T) {
+	recs := seedChain(t, "node1")
+	checkAppendBatch(t, recs)
+	checkAppendBatch(t, recs[:1])
+	if err := record.CheckBatch(mustDecodeBatch(t, record.AppendBatch(nil, recs))); err != nil {
+		t.Fatalf("CheckBatch refuses AppendBatch's batch: %v", err)
+	}
+	// Appending to a buffer keeps what it held.
+	if b := record.AppendBatch([]byte("x"), recs[:1]); b[0] != 'x' || !json.Valid(b[1:]) {
+		t.Fatalf("AppendBatch to a buffer: %q", b)
+	}
+}
+
+func TestAppendBatchWithinStopsBeforeTheBound(t *testing.T) {
+	recs := seedChain(t, "node1")
+	whole := record.AppendBatch(nil, recs)
+	two := record.AppendBatch(nil, recs[:2])
+	for _, c := range []struct {
+		name  string
+		max   int
+		wantN int
+	}{
+		{"no bound reached", len(whole), len(recs)},
+		{"one byte short of all", len(whole) - 1, len(recs) - 1},
+		{"exactly two", len(two), 2},
+		{"below one: still one", 1, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, n := record.AppendBatchWithin(nil, recs, c.max)
+			if n != c.wantN {
+				t.Fatalf("n = %d, want %d", n, c.wantN)
+			}
+			if n > 1 && len(b) > c.max {
+				t.Fatalf("batch of %d bytes, bound %d", len(b), c.max)
+			}
+			if want := record.AppendBatch(nil, recs[:n]); !bytes.Equal(b, want) {
+				t.Fatalf("batch of %d records is not AppendBatch of them:\n%s\n%s", n, b, want)
+			}
+		})
+	}
+}
+
+func mustDecodeBatch(t *testing.T, b []byte) record.Batch {
+	t.Helper()
+	d, err := record.DecodeBatch(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
