@@ -26,7 +26,7 @@ import (
 
 // Canonical returns the canonical encoding of r.
 func (r Record) Canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.int("v", int64(r.V))
 	o.str("kind", string(r.Kind))
 	o.str("host", r.Host)
@@ -52,7 +52,7 @@ func (r Record) Canonical() []byte {
 }
 
 func (e *Event) canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.str("type", e.Type)
 	o.str("action", e.Action)
 	o.str("actor", e.Actor)
@@ -67,7 +67,7 @@ func (e *Event) canonical() []byte {
 func (e *Event) CanonicalEvent() []byte { return e.canonical() }
 
 func (a *Attributes) canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.optStr("name", a.Name)
 	o.optStr("image", a.Image)
 	o.optStr("imageDigest", a.ImageDigest)
@@ -88,7 +88,7 @@ func (a *Attributes) canonical() []byte {
 }
 
 func (g *Gap) canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.int("from", g.From)
 	o.int("to", g.To)
 	o.str("reason", g.Reason)
@@ -98,7 +98,7 @@ func (g *Gap) canonical() []byte {
 }
 
 func (h *Heartbeat) canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.int("intervalMs", h.IntervalMs)
 	o.int("lastEvent", h.LastEvent)
 	o.uint("pending", h.Pending)
@@ -109,14 +109,14 @@ func (h *Heartbeat) canonical() []byte {
 }
 
 func (l *Lifecycle) canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.str("version", l.Version)
 	o.optStr("reason", l.Reason)
 	return o.bytes()
 }
 
 func (s *Snapshot) canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.int("part", int64(s.Part))
 	o.int("parts", int64(s.Parts))
 	list := []byte{'['}
@@ -132,7 +132,7 @@ func (s *Snapshot) canonical() []byte {
 }
 
 func (c *SnapshotContainer) canonical() []byte {
-	o := obj{}
+	o := newObj()
 	o.str("id", c.ID)
 	o.optStr("name", c.Name)
 	o.optStr("image", c.Image)
@@ -147,28 +147,62 @@ func (c *SnapshotContainer) canonical() []byte {
 	return o.bytes()
 }
 
-// obj collects the members of one JSON object and writes them sorted by key.
-type obj []member
+// obj collects the members of one JSON object and writes them sorted by
+// key. The members' values are appended one after another to scratch (a
+// value keeps its bytes when scratch grows), so that an object costs a few
+// allocations, not one per member.
+type obj struct {
+	members []member
+	scratch []byte
+}
 
 type member struct {
 	key string
 	val []byte
 }
 
-func (o *obj) raw(k string, v []byte)  { *o = append(*o, member{k, v}) }
-func (o *obj) str(k, v string)         { o.raw(k, appendString(nil, v)) }
-func (o *obj) int(k string, v int64)   { o.raw(k, strconv.AppendInt(nil, v, 10)) }
-func (o *obj) uint(k string, v uint64) { o.raw(k, strconv.AppendUint(nil, v, 10)) }
+func newObj() obj { return obj{members: make([]member, 0, 8), scratch: make([]byte, 0, 256)} }
+
+func (o *obj) raw(k string, v []byte) { o.members = append(o.members, member{k, v}) }
+
+// add records the value appended to scratch since start.
+func (o *obj) add(k string, start int) {
+	o.raw(k, o.scratch[start:len(o.scratch):len(o.scratch)])
+}
+
+func (o *obj) str(k, v string) {
+	start := len(o.scratch)
+	o.scratch = appendString(o.scratch, v)
+	o.add(k, start)
+}
+
+func (o *obj) int(k string, v int64) {
+	start := len(o.scratch)
+	o.scratch = strconv.AppendInt(o.scratch, v, 10)
+	o.add(k, start)
+}
+
+func (o *obj) uint(k string, v uint64) {
+	start := len(o.scratch)
+	o.scratch = strconv.AppendUint(o.scratch, v, 10)
+	o.add(k, start)
+}
+
 func (o *obj) optStr(k string, v string) {
 	if v != "" {
 		o.str(k, v)
 	}
 }
 
-func (o obj) bytes() []byte {
-	slices.SortFunc(o, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	b := []byte{'{'}
-	for i, m := range o {
+func (o *obj) bytes() []byte {
+	slices.SortFunc(o.members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	n := 2 + len(o.members) // braces, commas and colons
+	for _, m := range o.members {
+		n += len(m.key) + 2 + len(m.val)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, m := range o.members {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -180,7 +214,7 @@ func (o obj) bytes() []byte {
 }
 
 func stringMap(m map[string]string) []byte {
-	o := make(obj, 0, len(m))
+	o := obj{members: make([]member, 0, len(m))}
 	for k, v := range m {
 		o.str(k, v)
 	}
@@ -191,6 +225,10 @@ const hexDigits = "0123456789abcdef"
 
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	if !needsEscape(s) {
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -210,4 +248,15 @@ func appendString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// needsEscape reports whether appendString writes s other than as is:
+// every other byte, of valid UTF-8 or not, is copied unchanged.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
