@@ -18,6 +18,9 @@ const methodNotes = `## Method
   collector rows: the same warm-up and window; events/s = records whose block the listener saw in the window ÷ the window;
   latency = submit to the listener seeing the commit, over every transaction submitted in the window (committed after the
   window: with its latency; failed: ∞); transactions in flight at the end are awaited.
+- **gateway-ceiling-end**: the same client again, after the collector runs, on the ledger they grew (tens of thousands of
+  transactions and records more): how much of a collector row's shortfall against the first ceiling is the network's own
+  slowing down. The targets compare with the first ceiling.
 - **collector-1-per-tx / collector-batched**: the real ` + "`e2l-collector`" + ` binary with ` + "`--docker-host synthetic://?rate=N&count=M`" + `: a
   synthetic Docker source (` + "`dockerwatch.Synthetic`" + `) that replaces only the Docker Engine; the watcher, spool (bbolt, fsync per
   batch), submitter and Gateway are the product's. A separate block listener (fabric-gateway ` + "`BlockEvents`" + `) reads every

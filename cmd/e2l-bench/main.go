@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.ChurnDuration, "churn", 30*time.Second, "length of the real-Docker container churn")
 	fs.IntVar(&cfg.ChurnWorkers, "churn-workers", 4, "parallel `docker run --rm` loops")
 	fs.BoolVar(&cfg.NoRegister, "no-register", false, "do not register the bench hosts (A/B against a chaincode that predates the host registry)")
-	fs.StringVar(&only, "only", "", "comma-separated parts to run (paper-cli, gateway-ceiling, collector-1-per-tx, collector-batched, spool, real-docker, index)")
+	fs.StringVar(&only, "only", "", "comma-separated parts to run (paper-cli, gateway-ceiling, collector-1-per-tx, collector-batched, gateway-ceiling-end, spool, real-docker, index; gateway-ceiling-end runs when gateway-ceiling and a collector part do)")
 	fs.StringVar(&jsonOut, "json", "docs/benchmarks.json", "JSON output (empty: none)")
 	fs.StringVar(&mdOut, "md", "docs/benchmarks.md", "Markdown output (empty: none)")
 	if err := fs.Parse(args); err != nil {
