@@ -52,3 +52,40 @@ func TestADockerEventBecomesAValidRecord(t *testing.T) {
 		t.Errorf("action %q, want exec_start", r.Event.Action)
 	}
 }
+
+func TestTargetsCompareWithTheHigherCeiling(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		first, end       float64 // 0: not measured
+		wantOne, wantBat string
+	}{
+		{"the first is higher", 200, 150, "90 % of gateway-ceiling", "7.00x gateway-ceiling"},
+		{"the end is higher", 100, 200, "90 % of gateway-ceiling-end", "7.00x gateway-ceiling-end"},
+		{"no end ceiling", 200, 0, "90 % of gateway-ceiling", "7.00x gateway-ceiling"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newReport(Config{})
+			set := func(name string, perS float64) {
+				if perS > 0 {
+					res := r.result(name)
+					res.Method, res.EventsPerS = "measured", perS
+				}
+			}
+			set(GatewayCeiling, c.first)
+			set(GatewayCeilingEnd, c.end)
+			top := max(c.first, c.end)
+			set(CollectorOnePerTx, 0.9*top)
+			set(CollectorBatched, 7*top)
+			got := map[string]Target{}
+			for _, tg := range r.Targets() {
+				got[tg.Name[:3]] = tg
+			}
+			if g := got["(3)"]; g.Value != c.wantOne || g.Verdict != "MET" {
+				t.Errorf("target (3) = %q %s, want %q MET", g.Value, g.Verdict, c.wantOne)
+			}
+			if g := got["(4)"]; g.Value != c.wantBat || g.Verdict != "MET" {
+				t.Errorf("target (4) = %q %s, want %q MET", g.Value, g.Verdict, c.wantBat)
+			}
+		})
+	}
+}

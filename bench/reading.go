@@ -57,11 +57,13 @@ func (r *Report) reading() string {
 		}
 		return nil
 	}
-	ceil, one, bat, paper := get(GatewayCeiling), get(CollectorOnePerTx), get(CollectorBatched), get(PaperCLI)
+	ceil, one, bat, paper := get(r.ceilingName()), get(CollectorOnePerTx), get(CollectorBatched), get(PaperCLI)
 	if ceil != nil {
-		fmt.Fprintf(&b, "- **Gateway ceiling** %.1f tx/s with %d in flight (notes/fabric.md measured 150–190 on an idle machine of this kind): the network "+
+		fmt.Fprintf(&b, "- **Gateway ceiling** %.1f tx/s with %d in flight (%s, the higher of the ceilings measured before and after the collector runs; "+
+			"notes/fabric.md measured 150–190 on an idle machine of this kind): the network "+
 			"(3 peers, 3 orderers, 3 chaincode servers) and the load generator share 2 cores with whatever else runs, so this ceiling, and every "+
-			"ratio to it, moves with the load average.\n", ceil.EventsPerS, ceil.InFlight)
+			"ratio to it, moves with the load average. The targets compare with the higher one: a ceiling run slowed down by something else never "+
+			"makes a collector's ratio look better.\n", ceil.EventsPerS, ceil.InFlight, ceil.Name)
 	}
 	if one != nil && ceil != nil {
 		v := one.EventsPerS / ceil.EventsPerS

@@ -337,14 +337,29 @@ func verdict(ok bool) string {
 	return "NOT MET"
 }
 
+// ceilingName is the Gateway ceiling the targets compare with: the higher
+// of the two measured (gateway-ceiling, gateway-ceiling-end), so that a
+// ceiling run slowed down by what else ran on the machine never makes a
+// collector's ratio look better than it is.
+func (r *Report) ceilingName() string {
+	best, name := 0.0, GatewayCeiling
+	for _, n := range []string{GatewayCeiling, GatewayCeilingEnd} {
+		if res, ok := r.Results[n]; ok && res.Method != "" && res.EventsPerS > best {
+			best, name = res.EventsPerS, n
+		}
+	}
+	return name
+}
+
 // Targets evaluates the targets on what was measured.
 func (r *Report) Targets() []Target {
 	var ts []Target
-	if v, ok := r.ratio(CollectorOnePerTx, GatewayCeiling); ok {
-		ts = append(ts, Target{"(3) collector-1-per-tx >= 90% of gateway-ceiling", fmt.Sprintf("%.0f %%", v*100), verdict(v >= 0.9)})
+	ceil := r.ceilingName()
+	if v, ok := r.ratio(CollectorOnePerTx, ceil); ok {
+		ts = append(ts, Target{"(3) collector-1-per-tx >= 90% of the higher Gateway ceiling", fmt.Sprintf("%.0f %% of %s", v*100, ceil), verdict(v >= 0.9)})
 	}
-	if v, ok := r.ratio(CollectorBatched, GatewayCeiling); ok {
-		ts = append(ts, Target{"(4) collector-batched >= 7x gateway-ceiling", fmt.Sprintf("%.2fx", v), verdict(v >= 7)})
+	if v, ok := r.ratio(CollectorBatched, ceil); ok {
+		ts = append(ts, Target{"(4) collector-batched >= 7x the higher Gateway ceiling", fmt.Sprintf("%.2fx %s", v, ceil), verdict(v >= 7)})
 	}
 	if res, ok := r.Results[CollectorBatched]; ok && res.Method != "" {
 		ts = append(ts, Target{"collector-batched >= 1,000 records/s", fmt.Sprintf("%.0f records/s", res.EventsPerS), verdict(res.EventsPerS >= 1000)})
