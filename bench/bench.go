@@ -8,9 +8,6 @@
 package bench
 
 import (
-	"github.com/e2l-project/e2l/internal/testimage"
-	"strings"
-
 	"context"
 	"errors"
 	"fmt"
@@ -19,8 +16,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/e2l-project/e2l/internal/testimage"
 	"github.com/e2l-project/e2l/internal/wire"
 	"github.com/e2l-project/e2l/network"
 )

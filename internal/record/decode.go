@@ -233,15 +233,15 @@ func AppendBatch(dst []byte, recs []Sealed) []byte {
 	return dst
 }
 
-// appendJSON appends the JSON of s, whose record's canonical encoding is
-// canonical, to dst.
-func (s *Sealed) appendJSON(dst, canonical []byte) []byte {
+// appendJSON appends the JSON of s, its record as its canonical encoding,
+// to dst.
+func (s *Sealed) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, s.ID)
 	dst = append(dst, `,"hash":`...)
 	dst = appendString(dst, s.Hash)
 	dst = append(dst, `,"record":`...)
-	dst = append(dst, canonical...)
+	dst = append(dst, s.Record.Canonical()...)
 	return append(dst, '}')
 }
 
@@ -256,7 +256,7 @@ func AppendBatchWithin(dst []byte, recs []Sealed, maxBytes int) ([]byte, int) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = recs[i].appendJSON(dst, recs[i].Record.Canonical())
+		dst = recs[i].appendJSON(dst)
 		if i > 0 && len(dst)-start+len("]}") > maxBytes {
 			return append(dst[:mark], "]}"...), i
 		}
