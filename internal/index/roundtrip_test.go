@@ -83,13 +83,7 @@ func TestRowsReadBackAsApplied(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var blocks []Block
-		if err := s.Blocks(t.Context(), 0, math.MaxUint64, func(b Block) error {
-			blocks = append(blocks, b)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		blocks := allBlocks(t, s)
 		if len(blocks) != len(updates) {
 			t.Fatalf("Blocks returned %d blocks, want %d", len(blocks), len(updates))
 		}
@@ -141,4 +135,17 @@ func TestRowsReadBackAsApplied(t *testing.T) {
 			t.Errorf("ChainRecords at the largest seq = %v, %v", slots(got), err)
 		}
 	})
+}
+
+// allBlocks returns every block s holds.
+func allBlocks(t *testing.T, s *Store) []Block {
+	t.Helper()
+	var blocks []Block
+	if err := s.Blocks(t.Context(), 0, math.MaxUint64, func(b Block) error {
+		blocks = append(blocks, b)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return blocks
 }

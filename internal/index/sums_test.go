@@ -2,7 +2,6 @@ package index
 
 import (
 	"fmt"
-	"math"
 	"reflect"
 	"testing"
 )
@@ -39,13 +38,7 @@ func TestSumBlocksIsEachBlocksRowsSummedUp(t *testing.T) {
 		for _, f := range all {
 			findings[f.Block] = append(findings[f.Block], f)
 		}
-		var blocks []Block
-		if err := s.Blocks(t.Context(), 0, math.MaxUint64, func(b Block) error {
-			blocks = append(blocks, b)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		blocks := allBlocks(t, s)
 		// Block 0 has registry entries and no records, every 10th a finding.
 		for i, b := range blocks {
 			if want := updates[i].Block.Digest; !reflect.DeepEqual(b.Digest, want) {
